@@ -1,0 +1,24 @@
+"""jaxmle: maximum-likelihood estimation in JAX with honest standard errors.
+
+The public API (see ``API.md``); everything else lives in private modules.
+"""
+
+from ._maximize import maximize as maximize
+from ._result import DeltaResult as DeltaResult
+from ._result import MLEResult as MLEResult
+from ._warnings import BoundaryWarning as BoundaryWarning
+from ._warnings import ConvergenceWarning as ConvergenceWarning
+from ._warnings import HessianWarning as HessianWarning
+from ._warnings import JaxmleWarning as JaxmleWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "maximize",
+    "MLEResult",
+    "DeltaResult",
+    "JaxmleWarning",
+    "ConvergenceWarning",
+    "HessianWarning",
+    "BoundaryWarning",
+]

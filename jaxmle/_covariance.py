@@ -1,0 +1,69 @@
+"""Asymptotic covariance of the estimates from the matrices at the optimum.
+
+With ``A = -H`` (observed information of the free unconstrained parameters ``z``), ``B`` the
+outer product of per-observation scores and ``I`` the expected information:
+
+=============  ==============================================================================
+cov_type       covariance of z
+=============  ==============================================================================
+``"oim"``      ``A^-1`` (inverse observed information)
+``"opg"``      ``B^-1`` with ``B = sum_i w_i s_i s_i^T`` (outer product of gradients)
+``"robust"``   ``A^-1 B A^-1`` (Huber–White sandwich, no small-sample factor: statsmodels' HC0)
+``"cluster"``  ``c A^-1 B_G A^-1`` with ``B_G = sum_g S_g S_g^T``, ``S_g`` the score sum of
+               cluster g, and ``c = G/(G-1)`` (Stata's ``vce(cluster)``; ``cluster_correction=False``
+               gives c = 1)
+``"expected"`` ``I^-1`` (inverse expected Fisher information)
+``"none"``     not computed (NaN)
+=============  ==============================================================================
+
+The covariance of the constrained parameters is ``J cov_z J^T`` with ``J = d theta / d z`` (the
+delta method); fixed parameters get zero rows. A singular or indefinite matrix is never
+pseudo-inverted silently: parameters in a null or negative-curvature direction get NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ._numerics import nan_aware_congruence, safe_inverse
+
+COV_TYPES = ("oim", "opg", "robust", "cluster", "expected", "none")
+NEEDS_SCORES = ("opg", "robust", "cluster")
+
+
+@dataclasses.dataclass(frozen=True)
+class CovarianceResult:
+    cov: np.ndarray  # (k, k) constrained-space covariance, names order
+    bad_z: np.ndarray  # (k_free,) unidentified / indefinite free directions
+    info_min_eig: float  # smallest eigenvalue of the scaled observed information
+    hessian_ok: bool  # observed information positive definite and well conditioned
+
+
+def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None, cluster_correction=True):
+    """Return a :class:`CovarianceResult` for ``cov_type`` from the parts at the optimum."""
+    a = -np.asarray(hess_z, dtype=np.float64)
+    a_inv, a_bad, min_eig = safe_inverse(a)
+    hessian_ok = not a_bad.any()
+    if cov_type == "oim":
+        cov_z, bad = a_inv, a_bad
+    elif cov_type == "opg":
+        cov_z, bad, _ = safe_inverse(np.asarray(meat))
+    elif cov_type in ("robust", "cluster"):
+        a_inv_clean = np.where(a_bad[:, None] | a_bad[None, :], 0.0, a_inv)
+        cov_z = a_inv_clean @ np.asarray(meat, dtype=np.float64) @ a_inv_clean
+        bad = a_bad | ~np.isfinite(np.diag(cov_z))
+        cov_z[bad, :] = np.nan
+        cov_z[:, bad] = np.nan
+        if cov_type == "cluster" and cluster_correction:
+            cov_z = cov_z * (n_groups / (n_groups - 1.0))
+    elif cov_type == "expected":
+        cov_z, bad, _ = safe_inverse(np.asarray(expected))
+    elif cov_type == "none":
+        k = np.asarray(jac).shape[0]
+        return CovarianceResult(np.full((k, k), np.nan), np.zeros(a.shape[0], bool), min_eig, hessian_ok)
+    else:  # pragma: no cover - validated earlier
+        raise ValueError(cov_type)
+    cov = nan_aware_congruence(np.asarray(jac, dtype=np.float64), cov_z)
+    return CovarianceResult(cov=cov, bad_z=bad, info_min_eig=min_eig, hessian_ok=hessian_ok)

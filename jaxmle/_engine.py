@@ -1,0 +1,157 @@
+"""Compiled solve and inference functions, cached per model.
+
+An :class:`Engine` is built once per (model, parameter layout, method, options) and holds jitted
+functions of the *dynamic* inputs only (start, data, weights, tolerance, iteration limit), so a
+second fit with the same loglik and shapes reuses the compiled code: no retracing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._driver import iterate
+from ._layout import Layout
+from ._newton import SecondOrderSolver
+from ._numerics import relative_gradient
+from ._objective import ModelSpec, Objective
+from ._quasi_newton import OptaxSolver, bfgs
+
+METHODS = ("newton", "fisher", "bhhh", "bfgs", "lbfgs")
+
+# Method-specific options (the `options=` dict) and their defaults.
+METHOD_OPTIONS = {
+    "newton": {"max_halvings": 40},
+    "fisher": {"max_halvings": 40},
+    "bhhh": {"max_halvings": 40},
+    "bfgs": {"max_linesearch_steps": 30},
+    "lbfgs": {"memory_size": 10, "max_linesearch_steps": 30},
+    "optax": {},
+}
+
+
+def make_solver(method, options: dict):
+    """The solver object for ``method`` (a name or an optax transformation)."""
+    if isinstance(method, str):
+        if method in ("newton", "fisher", "bhhh"):
+            curvature = {"newton": "hessian", "fisher": "expected", "bhhh": "opg"}[method]
+            return SecondOrderSolver(curvature=curvature, max_halvings=int(options["max_halvings"]))
+        if method == "bfgs":
+            return OptaxSolver(bfgs(int(options["max_linesearch_steps"])), linesearch=True)
+        if method == "lbfgs":
+            transformation = optax.lbfgs(
+                memory_size=int(options["memory_size"]),
+                linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=int(options["max_linesearch_steps"])),
+            )
+            return OptaxSolver(transformation, linesearch=True)
+    return OptaxSolver(method, linesearch=False, mean_loss=True)
+
+
+class SolveOutput(NamedTuple):
+    """What one compiled solve returns (a pytree; batched under ``vmap``)."""
+
+    u: jax.Array  # full unconstrained parameters (k_u,)
+    log_posterior: jax.Array  # log L + log prior at the end
+    n_iter: jax.Array
+    status: jax.Array
+    grad_norm: jax.Array  # relative gradient at the end
+    curv_min: jax.Array  # extreme eigenvalues of the solver's curvature (NaN for optax methods)
+    curv_max: jax.Array
+    n_halvings: jax.Array  # total line-search step halvings (second-order methods)
+
+
+class InferenceParts(NamedTuple):
+    """Matrices at the estimate from which every covariance is assembled (eagerly, in NumPy)."""
+
+    loglik: jax.Array
+    log_prior: jax.Array
+    hess_z: jax.Array  # Hessian of the log posterior in free z, (k_free, k_free)
+    hess_theta: jax.Array  # Hessian of the log posterior in theta, (k, k)
+    jac: jax.Array  # d theta / d z, (k, k_free)
+    meat: Any  # sum of outer products of (cluster-summed) scores, or None
+    expected: Any  # expected information in z, or None
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineKey:
+    spec: ModelSpec
+    layout: Layout
+    method: Any
+    options: tuple
+    verbose: bool
+
+
+class Engine:
+    def __init__(self, key: EngineKey):
+        self.key = key
+        self.solver = make_solver(key.method, dict(key.options))
+        self.solve = jax.jit(self._solve)
+        self.contributions = jax.jit(self._contributions)
+        self.infer = jax.jit(self._infer, static_argnames=("meat_kind", "n_groups", "expected"))
+
+    def objective(self, u0, data, weights) -> Objective:
+        return Objective(self.key.spec, self.key.layout, u0, data, weights)
+
+    def _solve(self, u0, data, weights, tol, max_iter) -> SolveOutput:
+        obj = self.objective(u0, data, weights)
+        state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, self.key.verbose)
+        lo, hi = self.solver.curvature_range(state)
+        f_unscaled = -obj.log_posterior(state.z)
+        return SolveOutput(
+            u=self.key.layout.insert_free(state.z, u0),
+            log_posterior=-f_unscaled,
+            n_iter=state.n_iter,
+            status=state.status,
+            grad_norm=relative_gradient(state.g, state.z, state.f),
+            curv_min=lo,
+            curv_max=hi,
+            n_halvings=getattr(state, "n_halvings", jnp.zeros((), jnp.int32)),
+        )
+
+    def _contributions(self, u0, data, weights):
+        obj = self.objective(u0, data, weights)
+        z = self.key.layout.free_part(u0)
+        return obj.contributions(z), obj.log_prior(z)
+
+    def _infer(self, u, data, weights, codes, *, meat_kind: str, n_groups: int, expected: bool) -> InferenceParts:
+        """``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or "cluster" (sum over groups)."""
+        layout = self.key.layout
+        obj = self.objective(u, data, weights)
+        z = layout.free_part(u)
+        hess_z = -obj.value_grad_hessian(z)[2]
+        theta = layout.theta_from_z(z, u)
+
+        def log_post_theta(th):
+            params = layout.unflatten(th)
+            c = jnp.asarray(self.key.spec.loglik(params, data))
+            ll = c if self.key.spec.scalar else jnp.sum(c * weights)
+            lp = 0.0 if self.key.spec.log_prior is None else self.key.spec.log_prior(params)
+            return ll + lp
+
+        meat = None
+        if meat_kind != "none":
+            s = obj.scores(z) * weights[:, None] if meat_kind == "cluster" else obj.scores(z)
+            if meat_kind == "cluster":
+                sums = jax.ops.segment_sum(s, codes, num_segments=n_groups)
+                meat = sums.T @ sums
+            else:
+                meat = s.T @ (weights[:, None] * s)
+        return InferenceParts(
+            loglik=obj.loglik(z),
+            log_prior=obj.log_prior(z),
+            hess_z=hess_z,
+            hess_theta=jax.hessian(log_post_theta)(theta),
+            jac=obj.theta_jacobian(z),
+            meat=meat,
+            expected=obj.expected_information(z) if expected else None,
+        )
+
+
+@functools.lru_cache(maxsize=128)
+def get_engine(key: EngineKey) -> Engine:
+    return Engine(key)

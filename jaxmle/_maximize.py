@@ -1,0 +1,288 @@
+"""``jaxmle.maximize``: validate eagerly, solve in one compiled call, assemble the covariance."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import _covariance, _dtypes, _status, _validation
+from ._engine import METHOD_OPTIONS, METHODS, EngineKey, get_engine
+from ._layout import Layout, build_layout
+from ._objective import ModelSpec
+from ._result import MLEResult
+from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning
+
+DEFAULT_MAX_ITER = {"newton": 100, "fisher": 100, "bhhh": 200, "bfgs": 1000, "lbfgs": 1000, "optax": 1000}
+# |u| beyond this (exp(-25) ~ 1e-11 of the scale) puts a bounded parameter on its boundary.
+BOUNDARY_U = 25.0
+
+
+def maximize(
+    loglik: Callable,
+    params0: Any,
+    data: Any = None,
+    *,
+    method: str | optax.GradientTransformation = "newton",
+    cov_type: str = "oim",
+    constraints: Any = None,
+    log_prior: Callable | None = None,
+    weights: Any = None,
+    cluster: Any = None,
+    fixed: Any = None,
+    tol: float = 1e-8,
+    max_iter: int | None = None,
+    options: dict | None = None,
+    expected_info: Callable | None = None,
+    cluster_correction: bool = True,
+    dtype: str = "float64",
+    verbose: bool = False,
+) -> MLEResult:
+    """Maximise ``sum_i w_i loglik_i(params) (+ log_prior(params))`` and return estimates with covariance.
+
+    Args:
+      loglik: ``loglik(params, data)`` returning per-observation log-likelihood contributions,
+        shape (n,), or the scalar total (then opg/robust/cluster covariance, BHHH and weights are
+        unavailable). Must be written in JAX (``jax.numpy``, ``jax.scipy.stats``).
+      params0: starting values, any pytree of float arrays; its structure is that of ``res.params``.
+      data: a pytree whose leaves share a leading observation axis of length n (a pandas DataFrame
+        becomes a dict of columns), or None.
+      method: "newton" (damped Newton, safeguarded against indefinite Hessians), "fisher" (scoring
+        with ``expected_info``), "bhhh", "bfgs", "lbfgs", or any ``optax.GradientTransformation``
+        (run on the mean negative log-likelihood).
+      cov_type: "oim", "opg", "robust", "cluster", "expected" or "none" (see
+        :mod:`jaxmle._covariance` for the formulas).
+      constraints: a support per leaf ("real", "positive", "unit_interval", "simplex",
+        ``(low, high)``) as a single spec or a pytree prefix of ``params0`` (a dict may name a
+        subset of keys). Optimisation is unconstrained; ``cov`` is for the constrained values.
+      log_prior: ``log_prior(params) -> scalar``: MAP (penalised) estimation; ``cov`` is then the
+        Laplace covariance (inverse negative Hessian of the log posterior).
+      weights: frequency weights (n,) multiplying each contribution.
+      cluster: labels (n,) for ``cov_type="cluster"``.
+      fixed: a pytree prefix of booleans (per leaf or per element) holding parameters at their start.
+      tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)``.
+      max_iter: iteration limit (default 100 for newton/fisher, 200 bhhh, 1000 otherwise); reaching
+        it gives ``converged=False`` and a :class:`ConvergenceWarning`, never an exception.
+      options: method-specific settings (newton/fisher/bhhh: ``max_halvings``; bfgs:
+        ``max_linesearch_steps``; lbfgs: ``memory_size``, ``max_linesearch_steps``).
+      expected_info: ``fn(params, data) -> (k, k)`` expected Fisher information of the flat
+        constrained parameters, for ``method="fisher"`` and ``cov_type="expected"``; with
+        ``weights`` it must accept a ``weights=`` keyword.
+      cluster_correction: apply the G/(G-1) factor to the cluster-robust covariance.
+      dtype: "float64" (default, computed under a scoped ``jax.enable_x64``) or "float32".
+      verbose: print an iteration log (like Stata's ``ml`` log).
+
+    Returns:
+      An :class:`MLEResult`.
+    """
+    method_key = _check_method(method)
+    if cov_type not in _covariance.COV_TYPES:
+        raise ValueError(f"cov_type: unknown {cov_type!r}; expected one of {', '.join(_covariance.COV_TYPES)}")
+    opts = _validation.check_options(options, METHOD_OPTIONS[method_key], repr(method) if method_key != "optax" else "optax")
+    np_dtype = _dtypes.resolve_dtype(dtype)
+    if max_iter is None:
+        max_iter = DEFAULT_MAX_ITER[method_key]
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if not (np.isscalar(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    if (method_key == "fisher" or cov_type == "expected") and expected_info is None:
+        raise ValueError(
+            f"{'method=' + repr(method) if method_key == 'fisher' else 'cov_type=' + repr(cov_type)} needs "
+            "expected_info=fn(params, data) returning the (k, k) expected information"
+        )
+    if cluster is not None and cov_type != "cluster":
+        raise ValueError(f"cluster labels were given but cov_type={cov_type!r}; use cov_type='cluster'")
+    if cov_type == "cluster" and cluster is None:
+        raise ValueError("cov_type='cluster' needs cluster= labels, one per observation")
+
+    layout = build_layout(params0, constraints, fixed)
+    data = _validation.normalize_data(data)
+    n = _validation.check_data(data)
+    w_np = _validation.check_weights(weights, n)
+    codes, n_groups = _validation.check_cluster(cluster, n) if cov_type == "cluster" else (None, None)
+    takes_weights = expected_info is not None and "weights" in inspect.signature(expected_info).parameters
+    if w_np is not None and expected_info is not None and not takes_weights:
+        raise ValueError("expected_info must accept a weights= keyword when weights are given")
+
+    with _dtypes.precision_scope(np_dtype):
+        params_cast = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=np_dtype), params0)
+        data_cast = _dtypes.cast_data(data, np_dtype)
+        scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
+        _check_scalar_compatible(scalar, method_key, cov_type, w_np)
+        w = jnp.ones((n if n is not None else 1,), np_dtype) if w_np is None else jnp.asarray(w_np, np_dtype)
+        spec = ModelSpec(loglik, log_prior, expected_info, takes_weights, scalar)
+        key = EngineKey(spec, layout, method if method_key == "optax" else method_key, tuple(sorted(opts.items())), bool(verbose))
+        engine = get_engine(key)
+        u0 = layout.unconstrain(params_cast)
+        _check_start(engine, u0, data_cast, w, scalar, log_prior)
+
+        out = engine.solve(u0, data_cast, w, jnp.asarray(tol, np_dtype), jnp.asarray(max_iter, jnp.int32))
+        out = jax.tree_util.tree_map(np.asarray, out)
+        meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
+        parts = engine.infer(
+            jnp.asarray(out.u), data_cast, w, None if codes is None else jnp.asarray(codes),
+            meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
+        )
+        parts = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), parts)
+        params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), layout.constrain(jnp.asarray(out.u)))
+
+    status = int(out.status)
+    converged = status == _status.CONVERGED
+    if not converged:
+        warnings.warn(
+            f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; "
+            f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    covres = _covariance.assemble(
+        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
+    )
+    unidentified = _diagnose(layout, covres, parts.jac)
+    _check_boundary(layout, np.asarray(out.u))
+    return MLEResult(
+        params=params_hat,
+        cov=covres.cov,
+        hessian=parts.hess_theta,
+        loglik=float(parts.loglik),
+        log_prior=float(parts.log_prior),
+        nobs=n,
+        converged=converged,
+        n_iter=int(out.n_iter),
+        grad_norm=float(out.grad_norm),
+        status=_status.message(status),
+        method=method_key if method_key != "optax" else f"optax:{_optax_name(method)}",
+        cov_type=cov_type,
+        names=layout.names,
+        fixed=layout.fixed_theta,
+        unidentified=unidentified,
+        is_map=log_prior is not None,
+        n_groups=n_groups,
+        info={
+            "n_halvings": int(out.n_halvings),
+            "curvature_min": float(out.curv_min),
+            "curvature_max": float(out.curv_max),
+            "information_min_eig": float(covres.info_min_eig),
+        },
+        _layout=layout,
+    )
+
+
+def _check_method(method) -> str:
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise ValueError(f"method: unknown {method!r}; expected one of {', '.join(METHODS)} or an optax.GradientTransformation")
+        return method
+    if isinstance(method, optax.GradientTransformation):
+        return "optax"
+    raise TypeError(f"method must be a string or an optax.GradientTransformation, got {type(method).__name__}")
+
+
+def _optax_name(method) -> str:
+    init = getattr(method, "init", None)
+    qual = getattr(init, "__qualname__", "")
+    return qual.split(".")[0] if qual else "transformation"
+
+
+def _check_loglik_output(loglik, params, data, n):
+    """Return (scalar?, n) from the abstract output of ``loglik``; raise for a wrong shape."""
+    try:
+        shape = jax.eval_shape(loglik, params, data).shape
+    except Exception as err:  # noqa: BLE001 - re-raised with context
+        raise type(err)(f"loglik(params0, data) failed: {err}") from err
+    if shape == ():
+        return True, n
+    if len(shape) == 1 and (n is None or shape[0] == n):
+        return False, shape[0]
+    expected = f"({n},)" if n is not None else "(n,)"
+    raise ValueError(
+        f"loglik returned shape {shape}; expected per-observation contributions of shape {expected} or a scalar"
+    )
+
+
+def _check_scalar_compatible(scalar, method_key, cov_type, weights):
+    if not scalar:
+        return
+    needs = []
+    if cov_type in _covariance.NEEDS_SCORES:
+        needs.append(f"cov_type={cov_type!r}")
+    if method_key == "bhhh":
+        needs.append("method='bhhh'")
+    if weights is not None:
+        needs.append("weights")
+    if needs:
+        raise ValueError(
+            f"{', '.join(needs)} need per-observation contributions, but loglik returns a scalar: "
+            "return the (n,) vector of contributions instead of their sum"
+        )
+
+
+def _check_start(engine, u0, data, w, scalar, log_prior):
+    contrib, prior = engine.contributions(u0, data, w)
+    contrib = np.asarray(contrib)
+    if not np.all(np.isfinite(contrib)):
+        if scalar:
+            raise ValueError(f"loglik is not finite at params0 (got {contrib!r}); choose another start")
+        bad = np.nonzero(~np.isfinite(contrib))[0]
+        raise ValueError(
+            f"loglik is not finite at params0 for {bad.size} observation(s) (first indices {bad[:5].tolist()}); "
+            "choose a start where every contribution is finite"
+        )
+    if log_prior is not None and not np.isfinite(np.asarray(prior)):
+        raise ValueError("log_prior is not finite at params0")
+
+
+def _diagnose(layout: Layout, covres, jac) -> tuple:
+    """Warn about a singular / indefinite information and return the names involved."""
+    if not covres.bad_z.any() and covres.hessian_ok:
+        return ()
+    bad_theta = (np.abs(np.nan_to_num(np.asarray(jac))) @ covres.bad_z.astype(float)) > 0
+    names = tuple(n for n, b in zip(layout.names, bad_theta) if b)
+    if not covres.hessian_ok:
+        kind = "not negative definite (saddle point or not a maximum)" if covres.info_min_eig < 0 else "singular"
+        warnings.warn(
+            f"Hessian of the log-likelihood is {kind} at the estimate "
+            f"(smallest scaled eigenvalue {covres.info_min_eig:.3g}); "
+            f"parameters not identified there get NaN standard errors: {', '.join(names) or 'none'}",
+            HessianWarning,
+            stacklevel=3,
+        )
+    elif names:
+        warnings.warn(
+            f"the chosen covariance is singular; NaN standard errors for: {', '.join(names)}",
+            HessianWarning,
+            stacklevel=3,
+        )
+    return names
+
+
+def _check_boundary(layout: Layout, u: np.ndarray) -> None:
+    near = _boundary_names(layout, u)
+    if near:
+        warnings.warn(
+            f"estimate on the boundary of its support for {', '.join(near)}; the MLE is not interior, so "
+            "Wald standard errors and intervals are unreliable there",
+            BoundaryWarning,
+            stacklevel=3,
+        )
+
+
+def _boundary_names(layout: Layout, u: np.ndarray) -> list:
+    names, start_u, start_t = [], 0, 0
+    for sup, m in zip(layout.supports, layout.sizes):
+        mu = sup.u_size(m)
+        if sup.kind != "real":
+            uu = u[start_u : start_u + mu]
+            if sup.elementwise:
+                names += [layout.names[start_t + j] for j in range(m) if abs(uu[j]) > BOUNDARY_U]
+            elif np.any(np.abs(uu) > BOUNDARY_U):
+                names += list(layout.names[start_t : start_t + m])
+        start_u += mu
+        start_t += m
+    return names

@@ -1,0 +1,247 @@
+"""Result types: :class:`MLEResult` (a fit) and :class:`DeltaResult` (a delta-method transform)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtypes, _pytree
+from ._numerics import nan_aware_congruence
+from ._table import Summary, coef_frame, coef_table_lines, wald_columns
+
+
+class _CoefficientsMixin:
+    """Wald quantities from ``_flat`` (k,), ``cov`` (k, k), ``names`` and ``_unflatten``."""
+
+    @property
+    def _flat_stderr(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.diag(self.cov))
+        return np.where(self._no_se_mask, np.nan, se)
+
+    @property
+    def _no_se_mask(self) -> np.ndarray:
+        return np.zeros(len(self.names), bool)
+
+    @property
+    def stderr(self):
+        """Standard errors, same structure as ``params`` (NaN where not estimable or fixed)."""
+        return self._unflatten(self._flat_stderr)
+
+    @property
+    def zvalues(self):
+        """Wald z statistics ``params / stderr``, same structure as ``params``."""
+        return self._unflatten(wald_columns(self._flat, self._flat_stderr, 0.05)[0])
+
+    @property
+    def pvalues(self):
+        """Two-sided normal p-values of the z statistics, same structure as ``params``."""
+        return self._unflatten(wald_columns(self._flat, self._flat_stderr, 0.05)[1])
+
+    def conf_int(self, alpha: float = 0.05) -> np.ndarray:
+        """Wald confidence intervals ``estimate -/+ z_{1-alpha/2} stderr``, shape (k, 2), ``names`` order."""
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        _, _, lo, hi = wald_columns(self._flat, self._flat_stderr, alpha)
+        return np.stack([lo, hi], axis=1)
+
+    def to_frame(self, alpha: float = 0.05):
+        """The coefficient table as a pandas DataFrame indexed by ``names``."""
+        return coef_frame(self.names, self._flat, self._flat_stderr, alpha)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class DeltaResult(_CoefficientsMixin):
+    """Estimate and delta-method covariance of ``g(params)``: ``cov = J cov(theta) J^T``."""
+
+    params: Any
+    cov: np.ndarray
+    names: tuple
+    _treedef: Any
+
+    @property
+    def _flat(self) -> np.ndarray:
+        return np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(self.params)])
+
+    def _unflatten(self, flat):
+        leaves, start = [], 0
+        for leaf in jax.tree_util.tree_leaves(self.params):
+            m = int(np.size(leaf))
+            leaves.append(np.asarray(flat[start : start + m]).reshape(np.shape(leaf)))
+            start += m
+        return jax.tree_util.tree_unflatten(self._treedef, leaves)
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        return Summary("\n".join(["Delta-method estimates", *coef_table_lines(self.names, self._flat, self._flat_stderr, alpha)]))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class MLEResult(_CoefficientsMixin):
+    """The result of :func:`jaxmle.maximize` (immutable; a registered pytree).
+
+    Attributes:
+      params: estimates, same pytree structure as ``params0`` (NumPy float64 leaves).
+      loglik: maximised log-likelihood, sum of the (weighted) contributions, without the prior.
+      nobs: number of observations n.
+      names: flat parameter names (``beta[0]``, ``sigma``), the order of ``cov`` and ``hessian``.
+      cov: (k, k) covariance of the flat constrained parameters (``cov_type``); fixed
+        parameters have zero rows, unidentified ones NaN.
+      hessian: (k, k) Hessian of the log-likelihood (+ log prior) in the constrained parameters.
+      converged, n_iter, grad_norm: diagnostics; ``grad_norm`` is the relative gradient
+        ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` in the unconstrained parameters.
+      status: a readable message (``"converged"``, ``"iteration limit reached ..."``).
+      method, cov_type: as requested. ``is_map`` is True for a penalised (``log_prior``) fit.
+      fixed: per-name booleans for parameters held at their start.
+      unidentified: names of parameters with NaN standard errors (singular/indefinite information).
+      log_prior: the log prior at the estimate (0.0 without a prior).
+    """
+
+    params: Any
+    cov: np.ndarray
+    hessian: np.ndarray
+    loglik: float
+    log_prior: float
+    nobs: int | None
+    converged: bool
+    n_iter: int
+    grad_norm: float
+    status: str
+    method: str
+    cov_type: str
+    names: tuple
+    fixed: tuple
+    unidentified: tuple
+    is_map: bool
+    n_groups: int | None
+    info: dict
+    _layout: Any
+
+    # ---- derived statistics -------------------------------------------------------------------
+    @property
+    def _flat(self) -> np.ndarray:
+        return _flatten_np(self._layout, self.params)
+
+    def _unflatten(self, flat):
+        return self._layout.unflatten(np.asarray(flat))
+
+    @property
+    def _no_se_mask(self) -> np.ndarray:
+        return np.asarray(self.fixed, dtype=bool)
+
+    @property
+    def df_model(self) -> int:
+        """Number of estimated (free) parameters: fixed ones and the redundant simplex element excluded."""
+        return self._layout.k_free
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion ``-2 loglik + 2 df_model``."""
+        return -2.0 * self.loglik + 2.0 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion ``-2 loglik + log(nobs) df_model``."""
+        n = self.nobs if self.nobs else 1
+        return -2.0 * self.loglik + math.log(n) * self.df_model
+
+    # ---- delta method -------------------------------------------------------------------------
+    def transform(self, fn: Callable) -> DeltaResult:
+        """Delta method: the estimate of ``fn(params)`` and its covariance ``J cov J^T``.
+
+        ``fn`` maps a params pytree (JAX arrays) to a pytree of arrays; ``J`` is its Jacobian in the
+        flat constrained parameters (by ``jax.jacfwd``). By invariance ``fn(params)`` is the MLE of
+        ``fn(theta)``.
+        """
+        layout = self._layout
+        with _dtypes.precision_scope(np.float64):
+            theta = jnp.asarray(self._flat, dtype=jnp.float64)
+
+            def flat_fn(th):
+                out = fn(layout.unflatten(th))
+                return jnp.concatenate([jnp.ravel(jnp.asarray(x)) for x in jax.tree_util.tree_leaves(out)])
+
+            value = fn(layout.unflatten(theta))
+            jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)
+        value_np = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), value)
+        cov = nan_aware_congruence(jac, self.cov)
+        return DeltaResult(
+            params=value_np,
+            cov=cov,
+            names=tuple(_pytree.flat_names(value_np)),
+            _treedef=jax.tree_util.tree_structure(value_np),
+        )
+
+    # ---- display ------------------------------------------------------------------------------
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """Printable table: header of fit statistics, then estimate, std err, z, P>|z| and CI."""
+        title = "jaxmle MAP (penalised likelihood) results" if self.is_map else "jaxmle maximum-likelihood results"
+        cov_label = self.cov_type + (" (Laplace)" if self.is_map and self.cov_type == "oim" else "")
+        left = [
+            ("Log-likelihood:", f"{self.loglik:.6g}"),
+            ("Method:", str(self.method)),
+            ("Covariance:", cov_label),
+            ("Converged:", str(self.converged)),
+            ("Iterations:", str(self.n_iter)),
+        ]
+        right = [
+            ("No. observations:", str(self.nobs)),
+            ("No. parameters:", str(self.df_model)),
+            ("AIC:", f"{self.aic:.6g}"),
+            ("BIC:", f"{self.bic:.6g}"),
+            ("Rel. gradient:", f"{self.grad_norm:.2e}"),
+        ]
+        if self.is_map:
+            left.append(("Log prior:", f"{self.log_prior:.6g}"))
+            right.append(("", ""))
+        if self.n_groups:
+            left.append(("Clusters:", str(self.n_groups)))
+            right.append(("", ""))
+        body = coef_table_lines(
+            self.names, self._flat, self._flat_stderr, alpha,
+            notes={i: "(fixed)" for i, f in enumerate(self.fixed) if f},
+        )
+        width = max(len(body[0]), 78)
+        lines = [title.center(width), "=" * width]
+        for (lk, lv), (rk, rv) in zip(left, right):
+            half = width // 2
+            lines.append(f"{lk:<18}{lv:>{half - 20}}  {rk:<19}{rv:>{width - half - 19}}")
+        lines.append("=" * width)
+        lines.extend(body)
+        lines.append("=" * width)
+        if not self.converged:
+            lines.append(f"Warning: not converged ({self.status}).")
+        if self.unidentified:
+            lines.append("Warning: information singular or not positive definite; NaN standard errors for "
+                         + ", ".join(self.unidentified) + ".")
+        return Summary("\n".join(lines))
+
+    def __repr__(self) -> str:
+        est = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names[:6], self._flat[:6]))
+        more = ", ..." if len(self.names) > 6 else ""
+        return (
+            f"MLEResult({est}{more}; loglik={self.loglik:.6g}, nobs={self.nobs}, method={self.method!r}, "
+            f"cov_type={self.cov_type!r}, converged={self.converged})"
+        )
+
+
+def _flatten_np(layout, params) -> np.ndarray:
+    leaves = layout.treedef.flatten_up_to(params)
+    return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in leaves])
+
+
+_DATA_FIELDS = ["params", "cov", "hessian", "loglik", "log_prior", "converged", "n_iter", "grad_norm", "info"]
+jax.tree_util.register_dataclass(
+    MLEResult,
+    data_fields=_DATA_FIELDS,
+    meta_fields=[f.name for f in dataclasses.fields(MLEResult) if f.name not in _DATA_FIELDS],
+)
+
+__all__ = ["MLEResult", "DeltaResult"]
