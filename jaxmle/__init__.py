@@ -5,6 +5,9 @@ The public API (see ``API.md``); everything else lives in private modules.
 
 from ._maximize import maximize as maximize
 from ._result import DeltaResult as DeltaResult
+from ._solve import Solution as Solution
+from ._solve import Solver as Solver
+from ._solve import make_solver as make_solver
 from ._result import MLEResult as MLEResult
 from ._warnings import BoundaryWarning as BoundaryWarning
 from ._warnings import ConvergenceWarning as ConvergenceWarning
@@ -15,6 +18,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "maximize",
+    "make_solver",
+    "Solver",
+    "Solution",
     "MLEResult",
     "DeltaResult",
     "JaxmleWarning",

@@ -56,6 +56,7 @@ class SolveOutput(NamedTuple):
     """What one compiled solve returns (a pytree; batched under ``vmap``)."""
 
     u: jax.Array  # full unconstrained parameters (k_u,)
+    loglik: jax.Array  # weighted log-likelihood at the end (without the prior)
     log_posterior: jax.Array  # log L + log prior at the end
     n_iter: jax.Array
     status: jax.Array
@@ -101,10 +102,11 @@ class Engine:
         obj = self.objective(u0, data, weights)
         state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, self.key.verbose)
         lo, hi = self.solver.curvature_range(state)
-        f_unscaled = -obj.log_posterior(state.z)
+        loglik, log_prior = obj.loglik(state.z), obj.log_prior(state.z)
         return SolveOutput(
             u=self.key.layout.insert_free(state.z, u0),
-            log_posterior=-f_unscaled,
+            loglik=loglik,
+            log_posterior=loglik + log_prior,
             n_iter=state.n_iter,
             status=state.status,
             grad_norm=relative_gradient(state.g, state.z, state.f),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any, Callable
 
@@ -12,13 +11,11 @@ import numpy as np
 import optax
 
 from . import _covariance, _dtypes, _status, _validation
-from ._engine import METHOD_OPTIONS, METHODS, EngineKey, get_engine
-from ._layout import Layout, build_layout
-from ._objective import ModelSpec
+from ._layout import Layout
+from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning
 
-DEFAULT_MAX_ITER = {"newton": 100, "fisher": 100, "bhhh": 200, "bfgs": 1000, "lbfgs": 1000, "optax": 1000}
 # |u| beyond this (exp(-25) ~ 1e-11 of the scale) puts a bounded parameter on its boundary.
 BOUNDARY_U = 25.0
 
@@ -35,7 +32,7 @@ def maximize(
     weights: Any = None,
     cluster: Any = None,
     fixed: Any = None,
-    tol: float = 1e-8,
+    tol: float = 1e-10,
     max_iter: int | None = None,
     options: dict | None = None,
     expected_info: Callable | None = None,
@@ -65,7 +62,8 @@ def maximize(
       weights: frequency weights (n,) multiplying each contribution.
       cluster: labels (n,) for ``cov_type="cluster"``.
       fixed: a pytree prefix of booleans (per leaf or per element) holding parameters at their start.
-      tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)``.
+      tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)`` (newton,
+        fisher and bhhh also stop when a Newton step would change f by less than its rounding error).
       max_iter: iteration limit (default 100 for newton/fisher, 200 bhhh, 1000 otherwise); reaching
         it gives ``converged=False`` and a :class:`ConvergenceWarning`, never an exception.
       options: method-specific settings (newton/fisher/bhhh: ``max_halvings``; bfgs:
@@ -80,49 +78,36 @@ def maximize(
     Returns:
       An :class:`MLEResult`.
     """
-    method_key = _check_method(method)
     if cov_type not in _covariance.COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r}; expected one of {', '.join(_covariance.COV_TYPES)}")
-    opts = _validation.check_options(options, METHOD_OPTIONS[method_key], repr(method) if method_key != "optax" else "optax")
-    np_dtype = _dtypes.resolve_dtype(dtype)
-    if max_iter is None:
-        max_iter = DEFAULT_MAX_ITER[method_key]
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if not (np.isscalar(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
-    if (method_key == "fisher" or cov_type == "expected") and expected_info is None:
-        raise ValueError(
-            f"{'method=' + repr(method) if method_key == 'fisher' else 'cov_type=' + repr(cov_type)} needs "
-            "expected_info=fn(params, data) returning the (k, k) expected information"
-        )
+    cfg = configure(
+        loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
+        max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
+        needs_expected=cov_type == "expected",
+    )
     if cluster is not None and cov_type != "cluster":
         raise ValueError(f"cluster labels were given but cov_type={cov_type!r}; use cov_type='cluster'")
     if cov_type == "cluster" and cluster is None:
         raise ValueError("cov_type='cluster' needs cluster= labels, one per observation")
-
-    layout = build_layout(params0, constraints, fixed)
+    layout, np_dtype = cfg.layout, cfg.dtype
     data = _validation.normalize_data(data)
     n = _validation.check_data(data)
     w_np = _validation.check_weights(weights, n)
     codes, n_groups = _validation.check_cluster(cluster, n) if cov_type == "cluster" else (None, None)
-    takes_weights = expected_info is not None and "weights" in inspect.signature(expected_info).parameters
-    if w_np is not None and expected_info is not None and not takes_weights:
+    if w_np is not None and expected_info is not None and not cfg.expected_takes_weights:
         raise ValueError("expected_info must accept a weights= keyword when weights are given")
 
     with _dtypes.precision_scope(np_dtype):
         params_cast = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=np_dtype), params0)
         data_cast = _dtypes.cast_data(data, np_dtype)
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
-        _check_scalar_compatible(scalar, method_key, cov_type, w_np)
+        _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
         w = jnp.ones((n if n is not None else 1,), np_dtype) if w_np is None else jnp.asarray(w_np, np_dtype)
-        spec = ModelSpec(loglik, log_prior, expected_info, takes_weights, scalar)
-        key = EngineKey(spec, layout, method if method_key == "optax" else method_key, tuple(sorted(opts.items())), bool(verbose))
-        engine = get_engine(key)
+        engine = cfg.engine(scalar, verbose)
         u0 = layout.unconstrain(params_cast)
         _check_start(engine, u0, data_cast, w, scalar, log_prior)
 
-        out = engine.solve(u0, data_cast, w, jnp.asarray(tol, np_dtype), jnp.asarray(max_iter, jnp.int32))
+        out = engine.solve(u0, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32))
         out = jax.tree_util.tree_map(np.asarray, out)
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
         parts = engine.infer(
@@ -145,10 +130,14 @@ def maximize(
         cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
     )
     unidentified = _diagnose(layout, covres, parts.jac)
-    _check_boundary(layout, np.asarray(out.u))
+    boundary = _check_boundary(layout, np.asarray(out.u))
+    cov = covres.cov.copy()
+    on_boundary = np.isin(np.asarray(layout.names), boundary)
+    cov[on_boundary, :] = np.nan
+    cov[:, on_boundary] = np.nan
     return MLEResult(
         params=params_hat,
-        cov=covres.cov,
+        cov=cov,
         hessian=parts.hess_theta,
         loglik=float(parts.loglik),
         log_prior=float(parts.log_prior),
@@ -157,11 +146,12 @@ def maximize(
         n_iter=int(out.n_iter),
         grad_norm=float(out.grad_norm),
         status=_status.message(status),
-        method=method_key if method_key != "optax" else f"optax:{_optax_name(method)}",
+        method=cfg.method_label,
         cov_type=cov_type,
         names=layout.names,
         fixed=layout.fixed_theta,
         unidentified=unidentified,
+        boundary=boundary,
         is_map=log_prior is not None,
         n_groups=n_groups,
         info={
@@ -172,22 +162,6 @@ def maximize(
         },
         _layout=layout,
     )
-
-
-def _check_method(method) -> str:
-    if isinstance(method, str):
-        if method not in METHODS:
-            raise ValueError(f"method: unknown {method!r}; expected one of {', '.join(METHODS)} or an optax.GradientTransformation")
-        return method
-    if isinstance(method, optax.GradientTransformation):
-        return "optax"
-    raise TypeError(f"method must be a string or an optax.GradientTransformation, got {type(method).__name__}")
-
-
-def _optax_name(method) -> str:
-    init = getattr(method, "init", None)
-    qual = getattr(init, "__qualname__", "")
-    return qual.split(".")[0] if qual else "transformation"
 
 
 def _check_loglik_output(loglik, params, data, n):
@@ -262,15 +236,17 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     return names
 
 
-def _check_boundary(layout: Layout, u: np.ndarray) -> None:
-    near = _boundary_names(layout, u)
+def _check_boundary(layout: Layout, u: np.ndarray) -> tuple:
+    """Warn about estimates on the boundary of their support and return their names."""
+    near = tuple(_boundary_names(layout, u))
     if near:
         warnings.warn(
             f"estimate on the boundary of its support for {', '.join(near)}; the MLE is not interior, so "
-            "Wald standard errors and intervals are unreliable there",
+            "Wald standard errors do not apply there and are set to NaN (use a profile likelihood)",
             BoundaryWarning,
             stacklevel=3,
         )
+    return near
 
 
 def _boundary_names(layout: Layout, u: np.ndarray) -> list:

@@ -112,11 +112,18 @@ class SecondOrderSolver:
         )
 
     def converged(self, state: NewtonState, tol):
+        """Relative gradient <= tol, or a Newton decrement g^T M^-1 g below the rounding level of f
+        (no further progress is possible in floating point); Newton also needs H positive definite."""
+        lam, vec = jnp.linalg.eigh(state.curv)
+        scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(state.g, state.z, state.f) <= tol
+        positive = lam[0] > EIG_FLOOR * scale
+        decrement = jnp.sum((vec.T @ state.g) ** 2 / jnp.where(positive, lam, 1.0))
+        rounding = jnp.finfo(state.f.dtype).eps * jnp.maximum(jnp.abs(state.f), 1.0)
+        done = small | (positive & (decrement <= rounding))
         if self.curvature != "hessian":
-            return small
-        lam = jnp.linalg.eigvalsh(state.curv)
-        return small & (lam[0] >= -NEG_CURV_TOL * jnp.max(jnp.abs(lam)))
+            return done
+        return done & (lam[0] >= -NEG_CURV_TOL * scale)
 
     def curvature_range(self, state: NewtonState):
         lam = jnp.linalg.eigvalsh(state.curv)

@@ -101,6 +101,7 @@ class MLEResult(_CoefficientsMixin):
       method, cov_type: as requested. ``is_map`` is True for a penalised (``log_prior``) fit.
       fixed: per-name booleans for parameters held at their start.
       unidentified: names of parameters with NaN standard errors (singular/indefinite information).
+      boundary: names of constrained estimates on the boundary of their support (NaN standard errors).
       log_prior: the log prior at the estimate (0.0 without a prior).
     """
 
@@ -119,6 +120,7 @@ class MLEResult(_CoefficientsMixin):
     names: tuple
     fixed: tuple
     unidentified: tuple
+    boundary: tuple
     is_map: bool
     n_groups: int | None
     info: dict
@@ -218,6 +220,8 @@ class MLEResult(_CoefficientsMixin):
         lines.append("=" * width)
         if not self.converged:
             lines.append(f"Warning: not converged ({self.status}).")
+        if self.boundary:
+            lines.append("Warning: on the boundary of the support (NaN standard errors): " + ", ".join(self.boundary) + ".")
         if self.unidentified:
             lines.append("Warning: information singular or not positive definite; NaN standard errors for "
                          + ", ".join(self.unidentified) + ".")

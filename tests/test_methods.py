@@ -1,0 +1,132 @@
+"""Every method reaches the same optimum; failure modes are reported, not hidden."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxmle
+
+from . import zoo
+
+DATA = zoo.draw(0)
+LOGIT = DATA["logistic"]
+START = {"beta": jnp.zeros(3)}
+
+
+@pytest.fixture(scope="module")
+def newton_fit():
+    return jaxmle.maximize(zoo.logistic, START, LOGIT)
+
+
+@pytest.mark.parametrize(
+    "method, kwargs, rtol",
+    [
+        ("fisher", {"expected_info": zoo.logistic_expected_info}, 1e-8),
+        ("bhhh", {}, 1e-7),  # BHHH converges linearly; stops at the same tol
+        ("bfgs", {}, 1e-7),
+        ("lbfgs", {}, 1e-7),
+    ],
+)
+def test_methods_agree_with_newton(newton_fit, method, kwargs, rtol):
+    res = jaxmle.maximize(zoo.logistic, START, LOGIT, method=method, **kwargs)
+    assert res.converged, res.status
+    np.testing.assert_allclose(res.params["beta"], newton_fit.params["beta"], rtol=rtol)
+    np.testing.assert_allclose(res.loglik, newton_fit.loglik, rtol=1e-12)
+    # whatever the optimiser, oim SEs come from the exact Hessian at the estimate
+    np.testing.assert_allclose(res.stderr["beta"], newton_fit.stderr["beta"], rtol=1e-6)
+
+
+def test_optax_first_order_reaches_the_optimum(newton_fit):
+    res = jaxmle.maximize(zoo.logistic, START, LOGIT, method=optax.adam(0.05), max_iter=3000, tol=1e-7)
+    assert res.converged, res.status
+    assert res.method.startswith("optax")
+    # tol=1e-7 on the relative gradient bounds the error here by ~1e-6
+    np.testing.assert_allclose(res.params["beta"], newton_fit.params["beta"], rtol=1e-5, atol=1e-6)
+
+
+def test_expected_information_covariance_equals_oim_for_canonical_link(newton_fit):
+    # For the logit (canonical) link the observed and expected information coincide.
+    res = jaxmle.maximize(zoo.logistic, START, LOGIT, cov_type="expected", expected_info=zoo.logistic_expected_info)
+    np.testing.assert_allclose(res.cov, newton_fit.cov, rtol=1e-8)
+
+
+def test_max_iter_one_is_not_converged():
+    with pytest.warns(jaxmle.ConvergenceWarning, match="iteration limit"):
+        res = jaxmle.maximize(zoo.logistic, START, LOGIT, max_iter=1)
+    assert not res.converged
+    assert res.n_iter == 1
+    assert "iteration limit" in res.status
+    assert "not converged" in res.summary()
+
+
+def saddle(params, data):
+    """f(x, y) = -(x^2 - y^2 + y^4) per observation: a saddle at 0, maxima at y = +-1/sqrt(2)."""
+    x, y = params["x"], params["y"]
+    return -(x**2 - y**2 + y**4) * jnp.ones_like(data)
+
+
+def test_newton_escapes_a_saddle_start():
+    res = jaxmle.maximize(saddle, {"x": 0.3, "y": 0.0}, jnp.ones(4))
+    assert res.converged
+    np.testing.assert_allclose(abs(res.params["y"]), 1 / np.sqrt(2), rtol=1e-8)
+    np.testing.assert_allclose(res.params["x"], 0.0, atol=1e-8)
+    assert np.all(np.linalg.eigvalsh(res.hessian) < 0)
+
+
+def test_bfgs_reports_a_saddle_it_cannot_leave():
+    # Gradient methods started exactly on the saddle's stable manifold stop there; the Hessian
+    # check must say so and give NaN standard errors rather than a confident answer.
+    with pytest.warns(jaxmle.HessianWarning, match="not negative definite"):
+        res = jaxmle.maximize(saddle, {"x": 0.3, "y": 0.0}, jnp.ones(4), method="bfgs")
+    assert np.isnan(res.stderr["y"])
+    assert "y" in res.unidentified
+
+
+def collinear(params, data):
+    eta = data["X"] @ params["beta"]
+    return jax.scipy.stats.norm.logpdf(data["y"], eta, 1.0)
+
+
+def test_non_identified_parameters_get_nan_and_a_warning():
+    rng = np.random.default_rng(3)
+    x1 = rng.normal(size=zoo.N)
+    X = np.column_stack([np.ones(zoo.N), x1, 2 * x1])  # beta[1], beta[2] not separately identified
+    y = 1 + x1 + rng.normal(size=zoo.N)
+    with pytest.warns(jaxmle.HessianWarning, match="beta\\[1\\], beta\\[2\\]"):
+        res = jaxmle.maximize(collinear, START, {"X": X, "y": y})
+    se = res.stderr["beta"]
+    assert np.isnan(se[1]) and np.isnan(se[2])
+    # the intercept is estimable: its SE is the OLS one with sigma = 1, (X0^T X0)^-1 on [1, x1]
+    X0 = X[:, :2]
+    np.testing.assert_allclose(se[0], np.sqrt(np.linalg.inv(X0.T @ X0)[0, 0]), rtol=1e-6)
+    assert res.unidentified == ("beta[1]", "beta[2]")
+
+
+def test_boundary_estimate_warns():
+    # All-zero counts: the Poisson MLE is lam = 0, on the boundary of "positive".
+    with pytest.warns(jaxmle.BoundaryWarning, match="lam"):
+        res = jaxmle.maximize(zoo.poisson, {"lam": 1.0}, jnp.zeros(zoo.N), constraints={"lam": "positive"})
+    assert res.params["lam"] < 1e-10
+    assert res.boundary == ("lam",)
+    assert np.isnan(res.stderr["lam"])
+
+
+def test_nonfinite_trial_points_are_halved_not_propagated():
+    # log(sigma) on a raw "real" sigma: a full Newton step from far away lands at sigma < 0 (NaN);
+    # the line search must halve back into the domain.
+    def raw_normal(params, data):
+        return -jnp.log(params["sigma"]) - 0.5 * ((data - params["mu"]) / params["sigma"]) ** 2
+
+    x = DATA["normal"]
+    res = jaxmle.maximize(raw_normal, {"mu": 0.0, "sigma": 0.2}, x)
+    assert res.converged
+    np.testing.assert_allclose(res.params["sigma"], x.std(), rtol=1e-8)
+
+
+def test_verbose_prints_an_iteration_log(capfd):
+    jaxmle.maximize(zoo.exponential, {"rate": 1.0}, DATA["exponential"], constraints={"rate": "positive"}, verbose=True)
+    out = capfd.readouterr().out
+    assert "Iteration 0: log posterior" in out
+    assert "Iteration 1:" in out
