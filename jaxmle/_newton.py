@@ -112,15 +112,17 @@ class SecondOrderSolver:
         )
 
     def converged(self, state: NewtonState, tol):
-        """Relative gradient <= tol, or a Newton decrement g^T M^-1 g below the rounding level of f
-        (no further progress is possible in floating point); Newton also needs H positive definite."""
+        """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
+        level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
+        progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
         lam, vec = jnp.linalg.eigh(state.curv)
         scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(state.g, state.z, state.f) <= tol
         positive = lam[0] > EIG_FLOOR * scale
-        decrement = jnp.sum((vec.T @ state.g) ** 2 / jnp.where(positive, lam, 1.0))
-        rounding = jnp.finfo(state.f.dtype).eps * jnp.maximum(jnp.abs(state.f), 1.0)
-        done = small | (positive & (decrement <= rounding))
+        step = vec @ ((vec.T @ state.g) / jnp.where(positive, lam, 1.0))
+        eps = jnp.finfo(state.z.dtype).eps
+        tiny_step = jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(state.z), 1.0)) <= 10 * eps
+        done = small | (positive & tiny_step)
         if self.curvature != "hessian":
             return done
         return done & (lam[0] >= -NEG_CURV_TOL * scale)

@@ -1,0 +1,116 @@
+"""Bad input gets a clear error naming the argument and what was expected."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxmle
+
+from . import zoo
+
+DATA = zoo.draw(0)
+LOGIT = DATA["logistic"]
+START = {"beta": jnp.zeros(3)}
+
+
+def total_loglik(params, data):
+    return jnp.sum(zoo.logistic(params, data))
+
+
+def wrong_shape(params, data):
+    return zoo.logistic(params, data)[:-1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"data": {"X": LOGIT["X"], "y": LOGIT["y"][:-10]}}, ValueError, r"data\['y'\] has leading axis 190, expected n=200 \(from data\['X'\]\)"),
+        ({"data": {"X": np.where(np.eye(zoo.N, 3) > 0, np.nan, LOGIT["X"]), "y": LOGIT["y"]}}, ValueError, r"data\['X'\] contains .*NaN/inf"),
+        ({"method": "newtonn"}, ValueError, "method: unknown 'newtonn'"),
+        ({"method": 3}, TypeError, "method must be a string or an optax"),
+        ({"cov_type": "hc3"}, ValueError, "cov_type: unknown 'hc3'"),
+        ({"constraints": {"beta": "postive"}}, ValueError, "unknown support 'postive'"),
+        ({"constraints": {"gamma": "positive"}}, ValueError, r"constraints names \['gamma'\]"),
+        ({"cov_type": "cluster", "cluster": np.arange(5)}, ValueError, r"cluster has shape \(5,\), expected \(200,\)"),
+        ({"cov_type": "cluster"}, ValueError, "needs cluster= labels"),
+        ({"cluster": np.arange(zoo.N)}, ValueError, "cov_type='cluster'"),
+        ({"weights": np.ones(3)}, ValueError, r"weights has shape \(3,\), expected \(200,\)"),
+        ({"weights": -np.ones(zoo.N)}, ValueError, "non-negative"),
+        ({"options": {"max_halving": 3}}, ValueError, r"options: unknown key\(s\) \['max_halving'\]"),
+        ({"method": "fisher"}, ValueError, "needs expected_info"),
+        ({"max_iter": -1}, ValueError, "max_iter must be a non-negative integer"),
+        ({"tol": 0.0}, ValueError, "tol must be a positive number"),
+        ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
+        ({"fixed": {"beta": [True, False]}}, ValueError, r"fixed for 'beta' has shape \(2,\)"),
+        ({"fixed": {"beta": True}}, ValueError, "every parameter is fixed"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, exc, match):
+    kwargs = dict(kwargs)
+    data = kwargs.pop("data", LOGIT)
+    with pytest.raises(exc, match=match):
+        jaxmle.maximize(zoo.logistic, START, data, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "params0, exc, match",
+    [
+        ({"beta": jnp.zeros(3, dtype=jnp.int32)}, TypeError, r"params0\['beta'\] has dtype int32"),
+        ({"beta": np.zeros(3, dtype=np.int64)}, TypeError, "has dtype int64"),
+        ({"beta": 1}, TypeError, "is the integer 1"),
+        ({"beta": "a"}, TypeError, "is a str"),
+    ],
+)
+def test_bad_params(params0, exc, match):
+    with pytest.raises(exc, match=match):
+        jaxmle.maximize(zoo.logistic, params0, LOGIT)
+
+
+def test_start_outside_support():
+    with pytest.raises(ValueError, match=r"params0\['lam'\] is outside its support positive: must be > 0"):
+        jaxmle.maximize(zoo.poisson, {"lam": -1.0}, DATA["poisson"], constraints={"lam": "positive"})
+    with pytest.raises(ValueError, match="must be positive and sum to 1"):
+        jaxmle.maximize(zoo.categorical, {"p": jnp.full(4, 0.3)}, DATA["categorical"], constraints={"p": "simplex"})
+    with pytest.raises(ValueError, match=r"strictly inside \(0.0, 1.0\)"):
+        jaxmle.maximize(zoo.bernoulli, {"p": 1.0}, DATA["bernoulli"], constraints={"p": "unit_interval"})
+
+
+def test_loglik_wrong_shape():
+    with pytest.raises(ValueError, match=r"loglik returned shape \(199,\); expected .* \(200,\) or a scalar"):
+        jaxmle.maximize(wrong_shape, START, LOGIT)
+
+
+def test_nonfinite_loglik_at_start_names_observations():
+    x = DATA["exponential"].copy()
+    x[7] = -1.0  # outside the support of the exponential: log density -inf
+    with pytest.raises(ValueError, match=r"not finite at params0 for 1 observation\(s\) \(first indices \[7\]\)"):
+        jaxmle.maximize(zoo.exponential, {"rate": 1.0}, x, constraints={"rate": "positive"})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"cov_type": "opg"}, {"cov_type": "robust"}, {"method": "bhhh"}, {"weights": np.ones(zoo.N)},
+     {"cov_type": "cluster", "cluster": np.arange(zoo.N) % 5}],
+)
+def test_scalar_loglik_refuses_features_needing_contributions(kwargs):
+    with pytest.raises(ValueError, match="need per-observation contributions, but loglik returns a scalar"):
+        jaxmle.maximize(total_loglik, START, LOGIT, **kwargs)
+
+
+def test_scalar_loglik_is_accepted_for_oim():
+    res = jaxmle.maximize(total_loglik, START, LOGIT)
+    ref = jaxmle.maximize(zoo.logistic, START, LOGIT)
+    np.testing.assert_allclose(res.params["beta"], ref.params["beta"], rtol=1e-10)
+    np.testing.assert_allclose(res.cov, ref.cov, rtol=1e-8)
+    assert res.nobs == zoo.N
+
+
+def test_pandas_dataframe_becomes_dict_of_columns():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": DATA["poisson"]})
+
+    def ll(params, data):
+        return zoo.poisson(params, data["x"])
+
+    res = jaxmle.maximize(ll, {"lam": 1.0}, frame, constraints={"lam": "positive"})
+    np.testing.assert_allclose(res.params["lam"], DATA["poisson"].mean(), rtol=1e-8)
