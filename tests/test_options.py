@@ -1,0 +1,98 @@
+"""fixed, log_prior (MAP), interval supports and the cluster small-sample switch."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+import jaxmle
+
+from . import zoo
+
+DATA = zoo.draw(0)
+LOGIT = DATA["logistic"]
+
+
+def test_fixed_parameter_equals_dropping_the_regressor():
+    with_fixed = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, fixed={"beta": [False, True, False]})
+    ref = sm.Logit(LOGIT["y"], LOGIT["X"][:, [0, 2]]).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(with_fixed.params["beta"][[0, 2]], ref.params, rtol=1e-7)
+    assert with_fixed.params["beta"][1] == 0.0
+    se = with_fixed.stderr["beta"]
+    assert np.isnan(se[1])
+    np.testing.assert_allclose(se[[0, 2]], ref.bse, rtol=1e-6)
+    assert with_fixed.df_model == 2
+    np.testing.assert_allclose(with_fixed.cov[1], 0.0)  # a fixed value has no sampling variance
+    assert "(fixed)" in str(with_fixed.summary())
+
+
+def gaussian_known_scale(params, data):
+    return zoo.normal({"mu": data["X"] @ params["beta"], "sigma": 1.0}, data["y"])
+
+
+def ridge_prior(params):
+    tau = 0.5
+    return -0.5 * jnp.sum(params["beta"] ** 2) / tau**2
+
+
+def test_map_with_gaussian_prior_is_ridge():
+    X = LOGIT["X"]
+    y = X @ np.array([1.0, -1.0, 0.5]) + DATA["normal"]
+    res = jaxmle.maximize(gaussian_known_scale, {"beta": jnp.zeros(3)}, {"X": X, "y": y}, log_prior=ridge_prior)
+    a = X.T @ X + np.eye(3) / 0.5**2
+    np.testing.assert_allclose(res.params["beta"], np.linalg.solve(a, X.T @ y), rtol=1e-9)
+    # Laplace covariance: inverse negative Hessian of the log posterior
+    np.testing.assert_allclose(res.cov, np.linalg.inv(a), rtol=1e-9)
+    assert res.is_map
+    assert "MAP" in str(res.summary()) and "Laplace" in str(res.summary())
+    # loglik excludes the prior; log_prior is reported separately
+    np.testing.assert_allclose(res.log_prior, -0.5 * np.sum(res.params["beta"] ** 2) / 0.25, rtol=1e-10)
+
+
+def beta_binomial_like(params, data):
+    return zoo.bernoulli({"p": params["p"]}, data)
+
+
+@pytest.mark.parametrize("support", [(0.0, 1.0), (-0.5, 1.0), (0.0, np.inf), (-np.inf, 1.0)])
+def test_interval_supports(support):
+    x = DATA["bernoulli"]
+    res = jaxmle.maximize(beta_binomial_like, {"p": 0.5}, x, constraints={"p": support})
+    p = x.mean()
+    np.testing.assert_allclose(res.params["p"], p, rtol=1e-8)
+    np.testing.assert_allclose(res.stderr["p"], np.sqrt(p * (1 - p) / x.size), rtol=1e-7)
+
+
+def test_cluster_correction_switch():
+    groups = np.arange(zoo.N) % 7
+    on = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, cov_type="cluster", cluster=groups)
+    off = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, cov_type="cluster", cluster=groups,
+                          cluster_correction=False)
+    np.testing.assert_allclose(on.cov, off.cov * 7 / 6, rtol=1e-12)
+    assert on.n_groups == 7 and "Clusters:" in str(on.summary())
+
+
+def test_cluster_of_singletons_is_the_sandwich():
+    # With one observation per cluster and no correction, the cluster covariance is HC0.
+    robust = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, cov_type="robust")
+    single = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, cov_type="cluster",
+                             cluster=np.arange(zoo.N), cluster_correction=False)
+    np.testing.assert_allclose(single.cov, robust.cov, rtol=1e-10)
+
+
+def test_frequency_weights_zero_drop_observations():
+    w = np.ones(zoo.N)
+    w[:40] = 0.0
+    res = jaxmle.maximize(zoo.normal, {"mu": 0.0, "sigma": 1.0}, DATA["normal"], constraints={"sigma": "positive"},
+                          weights=w, cov_type="robust")
+    x = DATA["normal"][40:]
+    np.testing.assert_allclose(res.params["mu"], x.mean(), rtol=1e-8)
+    np.testing.assert_allclose(res.params["sigma"], x.std(), rtol=1e-8)
+    # sandwich for the mean: sum (x - mu)^2 / n^2 = sigma^2 / n
+    np.testing.assert_allclose(res.stderr["mu"], x.std() / np.sqrt(x.size), rtol=1e-7)
+
+
+def test_cov_type_none():
+    res = jaxmle.maximize(zoo.normal, {"mu": 0.0, "sigma": 1.0}, DATA["normal"], constraints={"sigma": "positive"},
+                          cov_type="none")
+    assert np.all(np.isnan(res.cov))
+    np.testing.assert_allclose(res.params["mu"], DATA["normal"].mean(), rtol=1e-8)
