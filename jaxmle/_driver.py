@@ -1,8 +1,10 @@
 """The one iteration driver: a ``lax.while_loop`` over a solver's pure ``init``/``step``.
 
-Every solver state carries ``z, f, g, n_iter, status, stalled``; the driver sets ``status``
-(see :mod:`jaxmle._status`) after ``init`` and after each step, so under ``vmap`` every fit keeps
-its own status and one failure never aborts the batch.
+A solver's ``step(obj, state, tol, max_iter)`` evaluates the objective where it stands, decides
+the status with :func:`decide_status`, and moves only while the status is ``RUNNING``; so on exit
+the state holds ``z`` together with ``f``, ``g`` (and, for second-order solvers, the curvature)
+evaluated *at* ``z``. Under ``vmap`` every fit keeps its own status: one failure never aborts
+the batch, and finished fits stay where they are.
 """
 
 from __future__ import annotations
@@ -14,38 +16,37 @@ from . import _status
 from ._numerics import all_finite, relative_gradient
 
 
-def _with_status(solver, state, tol, max_iter):
-    finite = all_finite(state.f, state.g)
-    conv = solver.converged(state, tol)
+def decide_status(finite, converged, stalled, n_iter, max_iter):
+    """The status code after an evaluation (see :mod:`jaxmle._status`)."""
     status = jnp.where(
         ~finite,
         _status.NONFINITE,
         jnp.where(
-            conv,
+            converged,
             _status.CONVERGED,
-            jnp.where(state.stalled, _status.STALLED, jnp.where(state.n_iter >= max_iter, _status.MAX_ITER, _status.RUNNING)),
+            jnp.where(stalled, _status.STALLED, jnp.where(n_iter >= max_iter, _status.MAX_ITER, _status.RUNNING)),
         ),
     )
-    return state._replace(status=status.astype(jnp.int32))
+    return status.astype(jnp.int32)
+
+
+def log_iteration(verbose: bool, n_iter, f, g, z):
+    """Stata-style iteration log line (only when ``verbose``; a no-op in the compiled code otherwise)."""
+    if verbose:
+        jax.debug.print(
+            "Iteration {i}: log posterior = {lp:.10g}  relative gradient = {rg:.3e}",
+            i=n_iter, lp=-f, rg=relative_gradient(g, z, f),
+        )
 
 
 def iterate(solver, obj, z0, tol, max_iter, verbose: bool = False):
     """Run ``solver`` from ``z0`` until convergence, stall, non-finite values or ``max_iter``."""
+    state = solver.init(obj, z0, tol, max_iter, verbose)
+    return jax.lax.while_loop(
+        lambda s: s.status == _status.RUNNING,
+        lambda s: solver.step(obj, s, tol, max_iter, verbose),
+        state,
+    )
 
-    def log(state):
-        if verbose:
-            jax.debug.print(
-                "Iteration {i}: log posterior = {lp:.8g}  relative gradient = {rg:.3e}",
-                i=state.n_iter, lp=-state.f, rg=relative_gradient(state.g, state.z, state.f),
-            )
-        return state
 
-    state = log(_with_status(solver, solver.init(obj, z0), tol, max_iter))
-
-    def cond(s):
-        return s.status == _status.RUNNING
-
-    def body(s):
-        return log(_with_status(solver, solver.step(obj, s), tol, max_iter))
-
-    return jax.lax.while_loop(cond, body, state)
+__all__ = ["decide_status", "iterate", "log_iteration", "all_finite"]

@@ -88,22 +88,29 @@ class EngineKey:
 
 
 class Engine:
+    """Jitted functions for one :class:`EngineKey`.
+
+    ``solve`` is the pure solve (``make_solver``, batched fits); ``fit`` is the solve followed by
+    the matrices needed for any covariance, in one compiled call that reuses the last Newton
+    Hessian rather than computing it again.
+    """
+
     def __init__(self, key: EngineKey):
         self.key = key
         self.solver = make_solver(key.method, dict(key.options))
         self.solve = jax.jit(self._solve)
         self.contributions = jax.jit(self._contributions)
-        self.infer = jax.jit(self._infer, static_argnames=("meat_kind", "n_groups", "expected"))
+        self.fit = jax.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
 
     def objective(self, u0, data, weights) -> Objective:
         return Objective(self.key.spec, self.key.layout, u0, data, weights)
 
-    def _solve(self, u0, data, weights, tol, max_iter) -> SolveOutput:
+    def _run(self, u0, data, weights, tol, max_iter):
         obj = self.objective(u0, data, weights)
         state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, self.key.verbose)
         lo, hi = self.solver.curvature_range(state)
         loglik, log_prior = obj.loglik(state.z), obj.log_prior(state.z)
-        return SolveOutput(
+        out = SolveOutput(
             u=self.key.layout.insert_free(state.z, u0),
             loglik=loglik,
             log_posterior=loglik + log_prior,
@@ -114,19 +121,67 @@ class Engine:
             curv_max=hi,
             n_halvings=getattr(state, "n_halvings", jnp.zeros((), jnp.int32)),
         )
+        return obj, state, out
+
+    def _solve(self, u0, data, weights, tol, max_iter) -> SolveOutput:
+        return self._run(u0, data, weights, tol, max_iter)[2]
 
     def _contributions(self, u0, data, weights):
         obj = self.objective(u0, data, weights)
         z = self.key.layout.free_part(u0)
         return obj.contributions(z), obj.log_prior(z)
 
-    def _infer(self, u, data, weights, codes, *, meat_kind: str, n_groups: int, expected: bool) -> InferenceParts:
-        """``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or "cluster" (sum over groups)."""
+    def _fit(self, u0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
+        """Solve, then the :class:`InferenceParts` at the estimate.
+
+        ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or "cluster" (sum over groups of the
+        weighted score sums)."""
+        obj, state, out = self._run(u0, data, weights, tol, max_iter)
+        z = state.z
+        if isinstance(self.solver, SecondOrderSolver) and self.solver.curvature == "hessian":
+            hess_z, grad_z = -state.curv, -state.g  # exact, evaluated at z by the last step
+        else:
+            _, g, h = obj.value_grad_hessian(z)
+            hess_z, grad_z = -h, -g
+        jac = obj.theta_jacobian(z)
+        meat = None
+        if meat_kind == "opg":
+            s = obj.scores(z)
+            meat = s.T @ (weights[:, None] * s)
+        elif meat_kind == "cluster":
+            sums = jax.ops.segment_sum(obj.scores(z) * weights[:, None], codes, num_segments=n_groups)
+            meat = sums.T @ sums
+        parts = InferenceParts(
+            loglik=out.loglik,
+            log_prior=out.log_posterior - out.loglik,
+            hess_z=hess_z,
+            hess_theta=self._theta_hessian(obj, z, hess_z, grad_z, jac, data, weights),
+            jac=jac,
+            meat=meat,
+            expected=obj.expected_information(z) if expected else None,
+        )
+        return out, parts
+
+    def _theta_hessian(self, obj, z, hess_z, grad_z, jac, data, weights):
+        """Hessian of the log posterior in the flat constrained parameters, (k, k).
+
+        For elementwise supports with nothing fixed, theta_j = t_j(z_j) and the chain rule
+        ``H_z = J H_theta J + diag(g_theta * t'')`` (J = diag t') is inverted in closed form, so no
+        second Hessian of the data is computed; otherwise it is computed directly."""
         layout = self.key.layout
-        obj = self.objective(u, data, weights)
-        z = layout.free_part(u)
-        hess_z = -obj.value_grad_hessian(z)[2]
-        theta = layout.theta_from_z(z, u)
+        if layout.k_free == layout.k and all(sup.elementwise for sup in layout.supports):
+            u0 = obj.u0
+            ones = jnp.ones_like(z)
+
+            def theta_fn(zz):
+                return layout.theta_from_z(zz, u0)
+
+            def d1_fn(zz):
+                return jax.jvp(theta_fn, (zz,), (ones,))[1]
+
+            d1, d2 = jax.jvp(d1_fn, (z,), (ones,))
+            g_theta = grad_z / d1
+            return (hess_z - jnp.diag(g_theta * d2)) / (d1[:, None] * d1[None, :])
 
         def log_post_theta(th):
             params = layout.unflatten(th)
@@ -135,23 +190,7 @@ class Engine:
             lp = 0.0 if self.key.spec.log_prior is None else self.key.spec.log_prior(params)
             return ll + lp
 
-        meat = None
-        if meat_kind != "none":
-            s = obj.scores(z) * weights[:, None] if meat_kind == "cluster" else obj.scores(z)
-            if meat_kind == "cluster":
-                sums = jax.ops.segment_sum(s, codes, num_segments=n_groups)
-                meat = sums.T @ sums
-            else:
-                meat = s.T @ (weights[:, None] * s)
-        return InferenceParts(
-            loglik=obj.loglik(z),
-            log_prior=obj.log_prior(z),
-            hess_z=hess_z,
-            hess_theta=jax.hessian(log_post_theta)(theta),
-            jac=obj.theta_jacobian(z),
-            meat=meat,
-            expected=obj.expected_information(z) if expected else None,
-        )
+        return jax.hessian(log_post_theta)(layout.theta_from_z(z, obj.u0))
 
 
 @functools.lru_cache(maxsize=128)

@@ -107,13 +107,13 @@ def maximize(
         u0 = layout.unconstrain(params_cast)
         _check_start(engine, u0, data_cast, w, scalar, log_prior)
 
-        out = engine.solve(u0, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32))
-        out = jax.tree_util.tree_map(np.asarray, out)
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
-        parts = engine.infer(
-            jnp.asarray(out.u), data_cast, w, None if codes is None else jnp.asarray(codes),
+        out, parts = engine.fit(
+            u0, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32),
+            None if codes is None else jnp.asarray(codes),
             meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
         )
+        out = jax.tree_util.tree_map(np.asarray, out)
         parts = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), parts)
         params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), layout.constrain(jnp.asarray(out.u)))
 

@@ -22,7 +22,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ._numerics import relative_gradient
+from . import _status
+from ._driver import decide_status, log_iteration
+from ._numerics import all_finite, relative_gradient
 
 # Eigenvalues below EIG_FLOOR * max|eig| are floored when the step is computed.
 EIG_FLOOR = 1e-13
@@ -66,10 +68,14 @@ class SecondOrderSolver:
         m = scores.T @ (w[:, None] * scores) - obj.prior_hessian(z)
         return jnp.where(jnp.isnan(f), jnp.inf, f), g, m
 
-    def init(self, obj, z0) -> NewtonState:
-        f, g, m = self.evaluate(obj, z0)
+    def init(self, obj, z0, tol, max_iter, verbose=False) -> NewtonState:
+        """Nothing is evaluated here: the first ``step`` evaluates at ``z0`` (one compiled copy of
+        the curvature computation, inside the loop)."""
+        k, dtype = z0.shape[0], z0.dtype
         zero = jnp.zeros((), jnp.int32)
-        return NewtonState(z0, f, g, m, zero, zero - 1, jnp.array(False), zero, jnp.ones((), z0.dtype))
+        nan = jnp.full((), jnp.nan, dtype)
+        return NewtonState(z0, nan, jnp.zeros((k,), dtype), jnp.zeros((k, k), dtype), zero,
+                           zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype))
 
     def direction(self, g, m):
         lam, vec = jnp.linalg.eigh(m)
@@ -84,13 +90,36 @@ class SecondOrderSolver:
         escape = sign * v * jnp.maximum(jnp.linalg.norm(d), 1.0)
         return jnp.where(negative, d + escape, d)
 
-    def step(self, obj, state: NewtonState) -> NewtonState:
-        d = self.direction(state.g, state.curv)
-        gd = state.g @ d
-        slack = 10 * jnp.finfo(state.f.dtype).eps * jnp.abs(state.f)
+    def step(self, obj, state: NewtonState, tol, max_iter, verbose=False) -> NewtonState:
+        """Evaluate (f, g, M) at ``state.z``, decide the status, and move while still running."""
+        z = state.z
+        f, g, m = self.evaluate(obj, z)
+        log_iteration(verbose, state.n_iter, f, g, z)
+        status = decide_status(all_finite(f, g, m), self.converged(z, f, g, m, tol), state.stalled, state.n_iter, max_iter)
+        running = status == _status.RUNNING
+
+        def move(_):
+            return self.line_search(obj, z, f, g, m)
+
+        def stay(_):
+            return z, jnp.array(True), jnp.zeros((), jnp.int32), jnp.zeros((), z.dtype)
+
+        z_new, ok, halvings, t = jax.lax.cond(running, move, stay, None)
+        return NewtonState(
+            z=z_new, f=f, g=g, curv=m, n_iter=state.n_iter + running.astype(jnp.int32), status=status,
+            stalled=~ok, n_halvings=state.n_halvings + halvings, step_size=t,
+        )
+
+    def line_search(self, obj, z, f, g, m):
+        """Backtracking (Armijo) along the modified Newton direction; non-finite values are rejected.
+
+        Returns ``(z_new, accepted, halvings, step)``; ``z_new = z`` when nothing was accepted."""
+        d = self.direction(g, m)
+        gd = g @ d
+        slack = 10 * jnp.finfo(f.dtype).eps * jnp.abs(f)
 
         def accept(f_new, t):
-            return jnp.isfinite(f_new) & (f_new <= state.f + ARMIJO_C * t * jnp.minimum(gd, 0.0) + slack)
+            return jnp.isfinite(f_new) & (f_new <= f + ARMIJO_C * t * jnp.minimum(gd, 0.0) + slack)
 
         def cond(c):
             t, f_new, k = c
@@ -99,29 +128,24 @@ class SecondOrderSolver:
         def body(c):
             t, _, k = c
             t = 0.5 * t
-            return t, obj.value(state.z + t * d), k + 1
+            return t, obj.value(z + t * d), k + 1
 
-        t0 = jnp.ones((), state.z.dtype)
-        t, f_new, k = jax.lax.while_loop(cond, body, (t0, obj.value(state.z + d), jnp.zeros((), jnp.int32)))
+        t0 = jnp.ones((), z.dtype)
+        t, f_new, k = jax.lax.while_loop(cond, body, (t0, obj.value(z + d), jnp.zeros((), jnp.int32)))
         ok = accept(f_new, t)
-        z_new = jnp.where(ok, state.z + t * d, state.z)
-        f, g, m = self.evaluate(obj, z_new)
-        return state._replace(
-            z=z_new, f=f, g=g, curv=m, n_iter=state.n_iter + 1, stalled=~ok,
-            n_halvings=state.n_halvings + k, step_size=jnp.where(ok, t, 0.0),
-        )
+        return jnp.where(ok, z + t * d, z), ok, k, jnp.where(ok, t, 0.0)
 
-    def converged(self, state: NewtonState, tol):
+    def converged(self, z, f, g, m, tol):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
         level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
         progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
-        lam, vec = jnp.linalg.eigh(state.curv)
+        lam, vec = jnp.linalg.eigh(m)
         scale = jnp.max(jnp.abs(lam))
-        small = relative_gradient(state.g, state.z, state.f) <= tol
+        small = relative_gradient(g, z, f) <= tol
         positive = lam[0] > EIG_FLOOR * scale
-        step = vec @ ((vec.T @ state.g) / jnp.where(positive, lam, 1.0))
-        eps = jnp.finfo(state.z.dtype).eps
-        tiny_step = jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(state.z), 1.0)) <= 10 * eps
+        step = vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
+        eps = jnp.finfo(z.dtype).eps
+        tiny_step = jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0)) <= 10 * eps
         done = small | (positive & tiny_step)
         if self.curvature != "hessian":
             return done

@@ -265,10 +265,35 @@ def test_ols_oim_stderr_sigma(ols_pair):
     assert_allclose(float(res.stderr["sigma"]), np.sqrt(ref.ssr / N) / np.sqrt(2.0 * N), rtol=1e-5)
 
 
+def _fit_gaussian(**kw):
+    return jaxmle.maximize(
+        gaussian_loglik, {"beta": np.zeros(K), "sigma": np.asarray(1.0)}, _data(Y_OLS),
+        constraints={"sigma": "positive"}, **kw,
+    )
+
+
+def test_ols_robust_stderr_beta_is_hc0():
+    # The observed information A is block diagonal (see above), so the beta block of the sandwich
+    # A^-1 B A^-1 is A_bb^-1 B_bb A_bb^-1 = (X'X)^-1 (sum_i x_i x_i' e_i^2) (X'X)^-1: exactly
+    # OLS HC0 (the beta-sigma score cross products in B do not enter the beta block).
+    res = _fit_gaussian(cov_type="robust")
+    ref = sm.OLS(Y_OLS, X).fit(cov_type="HC0")
+    assert_allclose(res.stderr["beta"], ref.bse, rtol=1e-5)
+
+
+def test_ols_cluster_stderr_beta_matches_statsmodels():
+    # As for HC0: beta block = OLS cluster-robust without small-sample factors (CR0) * G/(G-1).
+    res = _fit_gaussian(cov_type="cluster", cluster=GROUPS)
+    ref = sm.OLS(Y_OLS, X).fit(cov_type="cluster", cov_kwds={"groups": GROUPS, "use_correction": False})
+    assert_allclose(res.stderr["beta"], ref.bse * np.sqrt(N_GROUPS / (N_GROUPS - 1.0)), rtol=1e-5)
+
+
 # ----------------------------------------------------------------------------------------------
 # 2. Robust (HC0) standard errors
 # ----------------------------------------------------------------------------------------------
-ROBUST_MODELS = ["logit", "poisson"]
+# NB2 included: the sandwich in log(alpha) mapped back by the delta method must equal the sandwich
+# in alpha (A_z = J'AJ and B_z = J'BJ at the optimum, so J A_z^-1 B_z A_z^-1 J' = A^-1 B A^-1).
+ROBUST_MODELS = ["logit", "poisson", "nb2"]
 
 
 @pytest.fixture(scope="module", params=ROBUST_MODELS)
@@ -279,17 +304,17 @@ def robust_pair(request):
 
 def test_robust_params_unchanged(robust_pair):
     res, ref = robust_pair
-    assert_allclose(res.params["beta"], ref.params, rtol=1e-6, atol=1e-10)
+    assert_allclose(_flat_sm_order(res), ref.params, rtol=1e-6, atol=1e-10)
 
 
 def test_robust_stderr_matches_hc0(robust_pair):
     res, ref = robust_pair
-    assert_allclose(res.stderr["beta"], ref.bse, rtol=1e-5)
+    assert_allclose(_flat_sm_order(res, res.stderr), ref.bse, rtol=1e-5)
 
 
 def test_robust_cov_matches_hc0(robust_pair):
     res, ref = robust_pair
-    _assert_cov_close(res.cov, np.asarray(ref.cov_params()), rtol=1e-5)
+    _assert_cov_close(_cov_sm_order(res), np.asarray(ref.cov_params()), rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -303,7 +328,12 @@ def test_robust_cov_matches_hc0(robust_pair):
 # only G/(G-1) (Stata's ml vce(cluster)); cluster_correction=False applies no factor.
 # ----------------------------------------------------------------------------------------------
 CLUSTER_FACTOR = N_GROUPS / (N_GROUPS - 1.0)
-SM_EXTRA_FACTOR = (N - 1.0) / (N - K)
+
+
+def _sm_extra_factor(ref):
+    """statsmodels' extra (n-1)/(n-k) with k = all parameters (NB2: beta and alpha)."""
+    k_params = len(ref.params)
+    return (N - 1.0) / (N - k_params)
 
 
 @pytest.fixture(scope="module", params=ROBUST_MODELS)
@@ -321,21 +351,25 @@ def cluster_case(request):
 def test_cluster_default_vs_cov_cluster_times_g_factor(cluster_case):
     ref_res = cluster_case["sm_nocorr"]
     ref = sw.cov_cluster(ref_res, GROUPS, use_correction=False) * CLUSTER_FACTOR
-    _assert_cov_close(cluster_case["jax"].cov, ref, rtol=1e-5)
+    _assert_cov_close(_cov_sm_order(cluster_case["jax"]), ref, rtol=1e-5)
 
 
 def test_cluster_default_stderr_vs_statsmodels_corrected(cluster_case):
     # statsmodels' use_correction=True = jaxmle default * (n-1)/(n-k).
-    ref = cluster_case["sm_corr"].bse / np.sqrt(SM_EXTRA_FACTOR)
-    assert_allclose(cluster_case["jax"].stderr["beta"], ref, rtol=1e-5)
+    sm_corr = cluster_case["sm_corr"]
+    ref = sm_corr.bse / np.sqrt(_sm_extra_factor(sm_corr))
+    res = cluster_case["jax"]
+    assert_allclose(_flat_sm_order(res, res.stderr), ref, rtol=1e-5)
 
 
 def test_cluster_no_correction_stderr_vs_statsmodels(cluster_case):
-    assert_allclose(cluster_case["jax_nocorr"].stderr["beta"], cluster_case["sm_nocorr"].bse, rtol=1e-5)
+    res = cluster_case["jax_nocorr"]
+    assert_allclose(_flat_sm_order(res, res.stderr), cluster_case["sm_nocorr"].bse, rtol=1e-5)
 
 
 def test_cluster_no_correction_cov_vs_statsmodels(cluster_case):
-    _assert_cov_close(cluster_case["jax_nocorr"].cov, np.asarray(cluster_case["sm_nocorr"].cov_params()), rtol=1e-5)
+    ref = np.asarray(cluster_case["sm_nocorr"].cov_params())
+    _assert_cov_close(_cov_sm_order(cluster_case["jax_nocorr"]), ref, rtol=1e-5)
 
 
 def test_cluster_correction_ratio_is_g_over_g_minus_1(cluster_case):
@@ -422,6 +456,24 @@ def test_weights_oim_stderr_match_glm_freq_weights(weighted_fits):
     # Binomial GLM: scale fixed at 1, bse = sqrt(diag((X' W diag(p(1-p)) X)^-1)) = oim for logit.
     weighted, _, glm = weighted_fits
     assert_allclose(weighted.stderr["beta"], glm.bse, rtol=1e-5)
+
+
+@pytest.fixture(scope="module", params=["opg", "robust", "cluster"])
+def weighted_sandwich_fits(request):
+    # Frequency weights must enter the scores' outer products once (w_i s_i s_i', and for
+    # clusters S_g = sum_i w_i s_i), exactly as the repeated rows do.
+    cov_type = request.param
+    rep = np.repeat(np.arange(N), FREQ_W.astype(int))
+    kw_w = {"cluster": GROUPS} if cov_type == "cluster" else {}
+    kw_r = {"cluster": GROUPS[rep]} if cov_type == "cluster" else {}
+    weighted = jaxmle.maximize(logit_loglik, BETA0, _data(Y_LOGIT), weights=FREQ_W, cov_type=cov_type, **kw_w)
+    repeated = jaxmle.maximize(logit_loglik, BETA0, {"X": X[rep], "y": Y_LOGIT[rep]}, cov_type=cov_type, **kw_r)
+    return weighted, repeated
+
+
+def test_weights_sandwich_cov_equal_repeated_rows(weighted_sandwich_fits):
+    weighted, repeated = weighted_sandwich_fits
+    _assert_cov_close(weighted.cov, repeated.cov, rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------------------------
