@@ -99,7 +99,6 @@ class Engine:
         self.key = key
         self.solver = make_solver(key.method, dict(key.options))
         self.solve = jax.jit(self._solve)
-        self.contributions = jax.jit(self._contributions)
         self.fit = jax.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
 
     def objective(self, u0, data, weights) -> Objective:
@@ -126,16 +125,17 @@ class Engine:
     def _solve(self, u0, data, weights, tol, max_iter) -> SolveOutput:
         return self._run(u0, data, weights, tol, max_iter)[2]
 
-    def _contributions(self, u0, data, weights):
-        obj = self.objective(u0, data, weights)
-        z = self.key.layout.free_part(u0)
-        return obj.contributions(z), obj.log_prior(z)
+    def _fit(self, params0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
+        """Solve from ``params0`` (a pytree), then the :class:`InferenceParts` at the estimate.
 
-    def _fit(self, u0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
-        """Solve, then the :class:`InferenceParts` at the estimate.
-
-        ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or "cluster" (sum over groups of the
-        weighted score sums)."""
+        Returns ``(start, out, params, parts)``: ``start`` holds the contributions and log prior
+        at the start (checked eagerly afterwards: a non-finite start makes the solve stop at
+        once with status NONFINITE). ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or
+        "cluster" (sum over groups of the weighted score sums)."""
+        u0 = self.key.layout.unconstrain(params0)
+        obj0 = self.objective(u0, data, weights)
+        z0 = self.key.layout.free_part(u0)
+        start = (obj0.contributions(z0), obj0.log_prior(z0))
         obj, state, out = self._run(u0, data, weights, tol, max_iter)
         z = state.z
         if isinstance(self.solver, SecondOrderSolver) and self.solver.curvature == "hessian":
@@ -160,7 +160,7 @@ class Engine:
             meat=meat,
             expected=obj.expected_information(z) if expected else None,
         )
-        return out, parts
+        return start, out, self.key.layout.constrain(out.u), parts
 
     def _theta_hessian(self, obj, z, hess_z, grad_z, jac, data, weights):
         """Hessian of the log posterior in the flat constrained parameters, (k, k).

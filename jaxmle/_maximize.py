@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any, Callable
 
@@ -104,18 +105,15 @@ def maximize(
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
         w = jnp.ones((n if n is not None else 1,), np_dtype) if w_np is None else jnp.asarray(w_np, np_dtype)
         engine = cfg.engine(scalar, verbose)
-        u0 = layout.unconstrain(params_cast)
-        _check_start(engine, u0, data_cast, w, scalar, log_prior)
-
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
-        out, parts = engine.fit(
-            u0, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32),
+        start, out, params_hat, parts = engine.fit(
+            params_cast, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32),
             None if codes is None else jnp.asarray(codes),
             meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
         )
-        out = jax.tree_util.tree_map(np.asarray, out)
-        parts = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), parts)
-        params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), layout.constrain(jnp.asarray(out.u)))
+    _check_start(start, scalar, log_prior)
+    to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
+    out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
 
     status = int(out.status)
     converged = status == _status.CONVERGED
@@ -197,9 +195,8 @@ def _check_scalar_compatible(scalar, method_key, cov_type, weights):
         )
 
 
-def _check_start(engine, u0, data, w, scalar, log_prior):
-    contrib, prior = engine.contributions(u0, data, w)
-    contrib = np.asarray(contrib)
+def _check_start(start, scalar, log_prior):
+    contrib, prior = np.asarray(start[0]), np.asarray(start[1])
     if not np.all(np.isfinite(contrib)):
         if scalar:
             raise ValueError(f"loglik is not finite at params0 (got {contrib!r}); choose another start")
