@@ -3,6 +3,12 @@
 The public API (see ``API.md``); everything else lives in private modules.
 """
 
+from ._bootstrap import bootstrap as bootstrap
+from ._bootstrap_result import BootstrapResult as BootstrapResult
+from ._hypothesis import TestResult as TestResult
+from ._hypothesis import lr_test as lr_test
+from ._hypothesis import score_test as score_test
+from ._hypothesis import wald_test as wald_test
 from ._maximize import maximize as maximize
 from ._result import DeltaResult as DeltaResult
 from ._solve import Solution as Solution
@@ -18,6 +24,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "maximize",
+    "bootstrap",
+    "BootstrapResult",
     "make_solver",
     "Solver",
     "Solution",
@@ -27,4 +35,8 @@ __all__ = [
     "ConvergenceWarning",
     "HessianWarning",
     "BoundaryWarning",
+    "lr_test",
+    "wald_test",
+    "score_test",
+    "TestResult",
 ]

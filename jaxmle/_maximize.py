@@ -159,6 +159,10 @@ def maximize(
             "information_min_eig": float(covres.info_min_eig),
         },
         _layout=layout,
+        _config=cfg,
+        _scalar=scalar,
+        _u=np.asarray(out.u, dtype=np.float64),
+        _hess_z=np.asarray(parts.hess_z, dtype=np.float64),
     )
 
 

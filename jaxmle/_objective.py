@@ -60,6 +60,25 @@ class Objective:
         f = -scale * self.log_posterior(z)
         return jnp.where(jnp.isnan(f), jnp.inf, f)
 
+    def value_and_magnitude(self, z, scale=1.0):
+        """``(value(z), m)`` with ``m = scale (sum_i |w_i loglik_i| + |log prior|)``: the size of the
+        terms summed into f, which sets its rounding error (f itself may be small by cancellation)."""
+        c = self.contributions(z)
+        prior = self.log_prior(z)
+        if self.spec.scalar:
+            ll, mag = c, jnp.abs(c)
+        else:
+            ll, mag = jnp.sum(c * self.weights), jnp.sum(jnp.abs(c * self.weights))
+        f = -scale * (ll + prior)
+        mag = scale * (mag + jnp.abs(prior))
+        return jnp.where(jnp.isnan(f), jnp.inf, f), jnp.where(jnp.isfinite(mag), mag, 0.0)
+
+    def value_grad_magnitude(self, z):
+        """``(f, g, m)``: value and gradient of the objective and the magnitude of
+        :meth:`value_and_magnitude`, in one reverse pass."""
+        (f, m), g = jax.value_and_grad(lambda zz: self.value_and_magnitude(zz), has_aux=True)(z)
+        return f, g, m
+
     # ---- derivatives -------------------------------------------------------------------------
     def value_and_grad(self, z, scale=1.0):
         return jax.value_and_grad(lambda zz: -scale * self.log_posterior(zz))(z)

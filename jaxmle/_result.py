@@ -125,6 +125,10 @@ class MLEResult(_CoefficientsMixin):
     n_groups: int | None
     info: dict
     _layout: Any
+    _config: Any = None  # the FitConfig (model, method, supports, fixed, prior): reused by bootstrap & co.
+    _scalar: bool = False  # loglik returns a total rather than contributions
+    _u: Any = None  # the estimate in the full unconstrained space, (k_u,)
+    _hess_z: Any = None  # Hessian of the log posterior in the free unconstrained values, (k_free, k_free)
 
     # ---- derived statistics -------------------------------------------------------------------
     @property
@@ -241,7 +245,8 @@ def _flatten_np(layout, params) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in leaves])
 
 
-_DATA_FIELDS = ["params", "cov", "hessian", "loglik", "log_prior", "converged", "n_iter", "grad_norm", "info"]
+_DATA_FIELDS = ["params", "cov", "hessian", "loglik", "log_prior", "converged", "n_iter", "grad_norm", "info",
+                "_u", "_hess_z"]
 jax.tree_util.register_dataclass(
     MLEResult,
     data_fields=_DATA_FIELDS,

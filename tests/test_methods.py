@@ -130,3 +130,14 @@ def test_verbose_prints_an_iteration_log(capfd):
     out = capfd.readouterr().out
     assert "Iteration 0: log posterior" in out
     assert "Iteration 1:" in out
+
+
+def test_convergence_when_the_loglik_cancels_to_zero():
+    # Exponential data with mean exactly 1/e: at the MLE rate e, n log(rate) - rate sum(x) = n - n = 0.
+    # f is tiny by cancellation of O(n) terms, so its rounding error is ~eps n, not ~eps |f|: the
+    # line search must judge decrease against the terms' magnitude or Newton stalls short of tol.
+    x = DATA["exponential"] / DATA["exponential"].mean() / np.e
+    res = jaxmle.maximize(zoo.exponential, {"rate": 1.0}, x, constraints={"rate": "positive"})
+    assert res.converged, res.status
+    assert abs(res.loglik) < 1e-9
+    np.testing.assert_allclose(res.params["rate"], np.e, rtol=1e-10)

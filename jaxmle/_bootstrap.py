@@ -1,0 +1,281 @@
+"""``jaxmle.bootstrap``: every replicate in one vectorized (``vmap``) solve.
+
+Nonparametric resampling is expressed as multinomial *frequency weights* on the weighted
+log-likelihood (replicate b maximises ``sum_i c_bi w_i loglik_i``, ``c_b ~ Multinomial(n, 1/n)``),
+so shapes stay static and nothing is gathered; cluster labels resample whole clusters. The
+parametric bootstrap draws new data with the user's ``simulate(params, key, data)``.
+
+Replicates run the chord method (:mod:`jaxmle._newton`, curvature "fixed"): Newton steps with
+the full-sample Hessian at the estimate, so an iteration costs one batched gradient instead of a
+batched Hessian. Each replicate is iterated to its *own* optimum (relative gradient <= tol), and
+replicates that do not converge that way are polished by exact (safeguarded) Newton; those that
+still fail are counted, reported and left out of every statistic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtypes, _status, _validation
+from ._bootstrap_result import BootstrapResult
+from ._driver import iterate
+from ._newton import EIG_FLOOR, SecondOrderSolver
+from ._objective import Objective
+from ._preconditioned import PreconditionedBFGS
+from ._warnings import ConvergenceWarning
+
+KINDS = ("nonparametric", "parametric")
+_PRECOMPUTE = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Resampler:
+    """Maps one replicate's input (a PRNG key, or a group index for the jackknife) to
+    ``(data_b, weights_b)``. Hashable: it keys the compiled batch solve."""
+
+    kind: str  # "nonparametric", "cluster", "parametric" or "jackknife"
+    n: int
+    n_groups: int = 0
+    simulate: Callable | None = None
+
+    def __call__(self, rep, data, base_weights, codes, params_hat):
+        if self.kind == "nonparametric":
+            idx = jax.random.randint(rep, (self.n,), 0, self.n)
+            counts = jnp.zeros((self.n,), base_weights.dtype).at[idx].add(1.0)
+            return data, base_weights * counts
+        if self.kind == "cluster":
+            idx = jax.random.randint(rep, (self.n_groups,), 0, self.n_groups)
+            counts = jnp.zeros((self.n_groups,), base_weights.dtype).at[idx].add(1.0)
+            return data, base_weights * counts[codes]
+        if self.kind == "jackknife":
+            return data, base_weights * (codes != rep).astype(base_weights.dtype)
+        return self.simulate(params_hat, rep, data), base_weights
+
+
+@functools.lru_cache(maxsize=64)
+def _batch_solver(engine, resampler: Resampler, exact: bool):
+    """A jitted function solving a batch of replicates (vmap over their inputs ``reps``)."""
+    layout, spec = engine.key.layout, engine.key.spec
+    max_halvings = dict(engine.key.options).get("max_halvings", 40)
+
+    reweighting = resampler.kind != "parametric"
+
+    def solve_batch(reps, data, base_weights, codes, params_hat, u_hat, eig, tol, max_iter):
+        z_hat = layout.free_part(u_hat)
+        if reweighting and not exact and _PRECOMPUTE:
+            # A reweighted replicate's value and gradient at the estimate are linear in its weights:
+            # f_b = -(w_b . c - prior), g_b = -(S^T w_b + prior gradient) with the contributions c
+            # and scores S computed once for all replicates.
+            full = Objective(spec, layout, u_hat, data, base_weights)
+            contrib, scores = full.contributions(z_hat), full.scores(z_hat)
+            prior, prior_grad = jax.value_and_grad(full.log_prior)(z_hat)
+
+        def one(rep):
+            data_b, w_b = resampler(rep, data, base_weights, codes, params_hat)
+            obj = Objective(spec, layout, u_hat, data_b, w_b)
+            if exact:
+                solver = SecondOrderSolver("hessian", max_halvings)
+            else:
+                start = None
+                if reweighting and _PRECOMPUTE:
+                    start = (-(w_b @ contrib + prior), -(scores.T @ w_b + prior_grad))
+                solver = PreconditionedBFGS(inv_hessian0=eig, max_halvings=max_halvings, start_value_and_grad=start)
+            state = iterate(solver, obj, layout.free_part(u_hat), tol, max_iter)
+            return layout.insert_free(state.z, u_hat), state.status, state.n_iter
+
+        return jax.vmap(one)(reps)
+
+    return jax.jit(solve_batch)
+
+
+def bootstrap(
+    loglik: Callable,
+    res,
+    data: Any = None,
+    *,
+    n_boot: int = 1000,
+    key: Any,
+    kind: str = "nonparametric",
+    simulate: Callable | None = None,
+    chunk_size: int | None = None,
+    cluster: Any = None,
+    weights: Any = None,
+    tol: float | None = None,
+    max_iter: int = 100,
+    progress: bool = False,
+    jackknife_groups: int = 200,
+) -> BootstrapResult:
+    """Bootstrap a fit: refit ``n_boot`` replicates, all in one vectorized solve.
+
+    Every replicate starts from ``res.params`` and uses the model, supports, fixed parameters and
+    prior of ``res``; it is solved to its own optimum (the same optimum a separate ``maximize``
+    with the replicate's weights or data would find).
+
+    Args:
+      loglik: the log-likelihood ``res`` was fitted with.
+      res: an :class:`MLEResult` from :func:`maximize`.
+      data: the data ``res`` was fitted on.
+      n_boot: number of replicates B.
+      key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b uses
+        ``jax.random.split(key, n_boot)[b]``, so results do not depend on ``chunk_size``.
+      kind: "nonparametric" (resample observations, or whole clusters when ``cluster`` is given)
+        or "parametric" (new data from ``simulate(params, key, data) -> data``, same shapes).
+      simulate: the parametric simulator (params are the fitted ones, JAX arrays).
+      chunk_size: solve at most this many replicates per compiled call (bounded memory);
+        every chunk reuses the same compiled function.
+      cluster: labels (n,) for a cluster (block) bootstrap.
+      weights: the frequency weights ``res`` was fitted with, if any.
+      tol: relative gradient tolerance of each replicate (default: ``res``'s tolerance).
+      max_iter: iteration limit of each replicate's chord-Newton solve.
+      progress: show a progress bar over chunks (needs ``tqdm``, the ``progress`` extra).
+      jackknife_groups: groups of the (grouped) jackknife behind the BCa acceleration.
+
+    Returns:
+      A :class:`BootstrapResult` (``samples`` with a leading axis of length ``n_boot``).
+    """
+    cfg = getattr(res, "_config", None)
+    if cfg is None:
+        raise TypeError("res must be an MLEResult returned by jaxmle.maximize")
+    if kind not in KINDS:
+        raise ValueError(f"kind: unknown {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind == "parametric" and simulate is None:
+        raise ValueError("kind='parametric' needs simulate=fn(params, key, data) returning a new data set")
+    if kind == "nonparametric" and simulate is not None:
+        raise ValueError("simulate= is only used with kind='parametric'")
+    if kind == "parametric" and cluster is not None:
+        raise ValueError("cluster= resamples clusters, which only applies to kind='nonparametric'")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if res._scalar and kind == "nonparametric":
+        raise ValueError(
+            "the nonparametric bootstrap reweights per-observation contributions, but loglik returns a scalar: "
+            "return the (n,) vector of contributions"
+        )
+    cfg = dataclasses.replace(cfg, loglik=loglik)
+    data = _validation.normalize_data(data)
+    n = _validation.check_data(data)
+    if n != res.nobs:
+        raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
+    w_np = _validation.check_weights(weights, n)
+    codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
+    tol = cfg.tol if tol is None else float(tol)
+    keys = jax.random.split(_as_key(key), n_boot)
+
+    resampler = Resampler("cluster" if cluster is not None else kind, n or 1, n_groups, simulate)
+    dtype = cfg.dtype
+    with _dtypes.precision_scope(dtype):
+        engine = cfg.engine(res._scalar)
+        data_c = _dtypes.cast_data(data, dtype)
+        base_w = jnp.ones((n or 1,), dtype) if w_np is None else jnp.asarray(w_np, dtype)
+        codes_j = jnp.zeros((n or 1,), jnp.int32) if codes is None else jnp.asarray(codes)
+        params_hat = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), res.params)
+        u_hat = jnp.asarray(res._u, dtype)
+        eig = _start_inverse_hessian(res._hess_z, dtype)
+        args = (data_c, base_w, codes_j, params_hat, u_hat, eig, jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32))
+
+        u, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), keys, args, chunk_size, progress)
+        failed = np.nonzero(status != _status.CONVERGED)[0]
+        n_polished = failed.size
+        if failed.size:  # exact Newton for the replicates the chord iteration could not finish
+            polish = _batch_solver(engine, resampler, True)
+            pu, pstatus, piter = _run_chunks(polish, keys[failed], args, _bucket(failed.size, chunk_size), False)
+            u[failed], status[failed], n_iter[failed] = pu, pstatus, n_iter[failed] + piter
+        samples = jax.vmap(engine.key.layout.constrain)(jnp.asarray(u))
+        samples = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), samples)
+
+    converged = status == _status.CONVERGED
+    n_failed = int((~converged).sum())
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} of {n_boot} bootstrap replicates did not converge "
+            f"({', '.join(sorted({_status.message(s) for s in status[~converged]}))}); they are left out of the "
+            "bootstrap statistics",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+
+    def jackknife():
+        return _jackknife(engine, n, jackknife_groups, args, dtype)
+
+    return BootstrapResult(
+        samples=samples,
+        converged=converged,
+        n_iter=n_iter,
+        n_failed=n_failed,
+        n_polished=int(n_polished),
+        kind=resampler.kind,
+        names=res.names,
+        estimate=res.params,
+        fixed=res.fixed,
+        _layout=res._layout,
+        _jackknife=jackknife,
+    )
+
+
+def _as_key(key):
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(int(key))
+    return key
+
+
+def _start_inverse_hessian(hess_z, dtype):
+    """Inverse of the objective's Hessian at the estimate (eigenvalues floored positive), (k, k)."""
+    lam, vec = np.linalg.eigh(-np.asarray(hess_z, dtype=np.float64))
+    floor = max(np.max(np.abs(lam)) * EIG_FLOOR, np.finfo(np.float64).tiny)
+    lam = np.maximum(np.abs(lam), floor)
+    return jnp.asarray((vec / lam) @ vec.T, dtype)
+
+
+def _bucket(m: int, chunk_size: int | None) -> int:
+    """Chunk size for polishing m replicates: a power of two (few distinct compiled shapes)."""
+    size = 1 << max(3, math.ceil(math.log2(max(m, 1))))
+    return min(size, chunk_size) if chunk_size else size
+
+
+def _run_chunks(fn, reps, args, chunk_size, progress):
+    """Apply the batch solver chunk by chunk; the last chunk is padded to the same shape."""
+    total = reps.shape[0]
+    size = total if chunk_size is None else min(chunk_size, total)
+    starts = range(0, total, size)
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as err:  # pragma: no cover
+            raise ImportError("progress=True needs tqdm: pip install 'jaxmle[progress]'") from err
+        starts = tqdm(starts, total=math.ceil(total / size), desc="bootstrap", unit="chunk")
+    us, statuses, iters = [], [], []
+    for start in starts:
+        chunk = reps[start : start + size]
+        m = chunk.shape[0]
+        if m < size:  # pad with copies of the first replicate: same compiled shape
+            chunk = jnp.concatenate([chunk, jnp.repeat(chunk[:1], size - m, axis=0)])
+        u, status, n_iter = fn(chunk, *args)
+        us.append(np.asarray(u)[:m])
+        statuses.append(np.asarray(status)[:m])
+        iters.append(np.asarray(n_iter)[:m])
+    return np.concatenate(us), np.concatenate(statuses), np.concatenate(iters)
+
+
+def _jackknife(engine, n, groups, args, dtype):
+    """Grouped delete-one-group jackknife estimates (G, k) (converged ones) for the BCa acceleration.
+
+    Observation i belongs to group ``i % G``; with G = n it is the ordinary leave-one-out jackknife."""
+    g = int(min(groups, n))
+    group_codes = jnp.asarray(np.arange(n) % g, jnp.int32)
+    fn = _batch_solver(engine, Resampler("jackknife", n), False)
+    with _dtypes.precision_scope(dtype):
+        jack_args = (args[0], args[1], group_codes) + args[3:]
+        u, status, _ = _run_chunks(fn, jnp.arange(g, dtype=jnp.int32), jack_args, None, False)
+        theta = jax.vmap(lambda uu: engine.key.layout.flatten(engine.key.layout.constrain(uu)))(jnp.asarray(u))
+    theta = np.asarray(theta, dtype=np.float64)
+    return theta[status == _status.CONVERGED]

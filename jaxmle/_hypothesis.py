@@ -1,0 +1,696 @@
+"""Likelihood-based hypothesis tests on fits: likelihood ratio, Wald and score (Lagrange multiplier).
+
+All three return a :class:`TestResult` whose ``pvalue`` is the upper tail of the chi-square
+distribution with ``df`` degrees of freedom, ``P(chi2_df > statistic) = Q(df/2, statistic/2)``
+(the regularised upper incomplete gamma function, evaluated by JAX in float64).
+
+=============  ================================================================================
+test           statistic
+=============  ================================================================================
+LR             ``LR = 2 (loglik_full - loglik_restricted)``, ``df = df_model_full - df_model_restricted``
+Wald           ``W = (R theta - q)^T (R V R^T)^-1 (R theta - q)``, ``V = res.cov`` (whatever
+               ``cov_type`` the fit used: "robust" gives the robust Wald test), ``df = rows of R``
+score (LM)     at the restricted estimate ``theta~`` (a fit with ``fixed=``), with ``s`` the score
+               and ``A = -H`` the observed information of the *full* log-likelihood in every flat
+               constrained parameter: ``oim``: ``LM = s^T A^-1 s``; ``opg``: ``LM = s^T B^-1 s``
+               with ``B = sum_i w_i s_i s_i^T``; ``robust``: see :func:`score_test`.
+=============  ================================================================================
+
+Everything is in the flat constrained parameters ``theta`` (the order of ``res.names``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import re
+import warnings
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtypes, _validation
+from ._pytree import leaf_labels
+from ._numerics import SINGULAR_RTOL
+from ._result import MLEResult
+from ._warnings import ConvergenceWarning
+
+SCORE_COV_TYPES = ("oim", "opg", "robust")
+
+
+# ----------------------------------------------------------------------------------------------
+# The result type and the chi-square tail
+# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, repr=False)
+class TestResult:
+    """The outcome of a chi-square test (likelihood ratio, Wald or score).
+
+    Attributes:
+      statistic: the chi-square statistic (float).
+      df: its degrees of freedom (the number of restrictions).
+      pvalue: ``P(chi2_df > statistic)``, the upper tail of the chi-square distribution.
+      name: which test, e.g. ``"LR test"``, ``"Wald test"``, ``"Score test (robust)"``.
+    """
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    statistic: float
+    df: int
+    pvalue: float
+    name: str
+
+    def __repr__(self) -> str:
+        stat = f"{self.statistic:.3f}" if abs(self.statistic) < 1e6 else f"{self.statistic:.4e}"
+        return f"<{self.name}: chi2({self.df}) = {stat}, p = {self.pvalue:.4g}>"
+
+    __str__ = __repr__
+
+
+def chi2_sf(statistic: float, df: int) -> float:
+    """Upper tail ``P(chi2_df > statistic) = gammaincc(df/2, statistic/2)`` in float64 (NaN stays NaN)."""
+    if not math.isfinite(statistic):
+        return math.nan if math.isnan(statistic) else 0.0
+    with _dtypes.precision_scope(np.float64):
+        p = jax.scipy.special.gammaincc(jnp.float64(df / 2.0), jnp.float64(max(statistic, 0.0) / 2.0))
+        return float(p)
+
+
+# ----------------------------------------------------------------------------------------------
+# Likelihood ratio
+# ----------------------------------------------------------------------------------------------
+def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
+    """Likelihood-ratio test of a restricted fit against the full (nesting) fit.
+
+    ``LR = 2 (full.loglik - restricted.loglik)``, chi-square with
+    ``df = full.df_model - restricted.df_model`` degrees of freedom under the null that the
+    restrictions hold. The models must be nested (the restricted one a special case of the full
+    one, e.g. the same loglik fitted with ``fixed=``) and fitted to the same data; only the sizes
+    and numbers of observations can be checked here.
+
+    Args:
+      restricted: the fit under the null hypothesis (fewer free parameters).
+      full: the fit of the nesting model.
+
+    Returns:
+      A :class:`TestResult` named ``"LR test"``.
+
+    Raises:
+      ValueError: for a MAP (``log_prior``) fit, different ``nobs``, ``df <= 0`` (not nested in size,
+        or the arguments swapped), or a restricted log-likelihood clearly above the full one.
+    """
+    for label, res in (("restricted", restricted), ("full", full)):
+        _check_result(res, "lr_test", label)
+        if res.is_map:
+            raise ValueError(
+                f"lr_test: the {label} fit is a MAP (log_prior) fit; the likelihood-ratio test needs "
+                "maximum-likelihood fits (the penalised maximum is not the likelihood maximum)"
+            )
+    if restricted.nobs != full.nobs:
+        raise ValueError(
+            f"lr_test: the fits have different numbers of observations (restricted nobs={restricted.nobs}, "
+            f"full nobs={full.nobs}); both models must be fitted to the same data"
+        )
+    df = int(full.df_model) - int(restricted.df_model)
+    if df <= 0:
+        swapped = " (are the arguments swapped? the order is lr_test(restricted, full))" if df < 0 else ""
+        raise ValueError(
+            f"lr_test: the full model must have more free parameters than the restricted one, but "
+            f"full.df_model={full.df_model} and restricted.df_model={restricted.df_model}: the models are "
+            f"not nested{swapped}"
+        )
+    _warn_unconverged("lr_test", restricted=restricted, full=full)
+    stat = 2.0 * (float(full.loglik) - float(restricted.loglik))
+    if stat < 0.0:
+        # Two fits of nested models at their maxima cannot have loglik_r > loglik_f; a tiny excess is
+        # rounding in the two optimisations, anything else means the fits are not what they claim.
+        tol = 1e-8 * max(1.0, abs(float(full.loglik)))
+        if -stat > 2.0 * tol:
+            raise ValueError(
+                f"lr_test: the restricted log-likelihood ({restricted.loglik:.10g}) exceeds the full one "
+                f"({full.loglik:.10g}); the models are not nested or the full fit is not at its maximum"
+            )
+        stat = 0.0
+    return TestResult(statistic=stat, df=df, pvalue=chi2_sf(stat, df), name="LR test")
+
+
+# ----------------------------------------------------------------------------------------------
+# Wald
+# ----------------------------------------------------------------------------------------------
+def wald_test(res: MLEResult, R: Any, q: Any = None) -> TestResult:
+    """Wald test of the linear hypotheses ``R theta = q`` on the flat constrained parameters.
+
+    ``W = (R theta - q)^T (R V R^T)^-1 (R theta - q)`` with ``V = res.cov`` (so a fit with
+    ``cov_type="robust"`` gives the robust Wald test, ``"cluster"`` the cluster-robust one),
+    chi-square with ``df = r`` (the number of rows of R) degrees of freedom.
+
+    Args:
+      res: a fit.
+      R: the hypotheses, one of
+        * an array of shape ``(r, k)`` or ``(k,)`` (one hypothesis), columns in ``res.names`` order;
+        * a string of comma- (or semicolon-) separated linear equations in the parameter names,
+          e.g. ``"beta[1] = beta[2]"``, ``"beta[1] = 0, beta[2] = 0"``, ``"2*beta[1] - beta[2] = 1"``
+          (``+ - * /``, parentheses and numbers; an equation without ``=`` means ``= 0``), or a
+          list of such strings;
+        * a dict ``{name or linear expression: value}``, e.g. ``{"beta[1]": 0, "sigma": 1}``.
+      q: the right-hand sides, shape ``(r,)`` or a scalar (default 0); only with an array ``R``.
+
+    Returns:
+      A :class:`TestResult` named ``"Wald test"``.
+
+    Raises:
+      ValueError: a wrong shape of R or q, an unknown parameter name, a hypothesis on a fixed
+        parameter, NaN in the covariance of the parameters involved (unidentified, on a boundary,
+        or ``cov_type="none"``), or a singular ``R V R^T`` (redundant hypotheses).
+    """
+    _check_result(res, "wald_test", "res")
+    names = tuple(res.names)
+    k = len(names)
+    if isinstance(R, str) or isinstance(R, dict) or (
+        isinstance(R, (list, tuple)) and len(R) > 0 and all(isinstance(x, str) for x in R)
+    ):
+        if q is not None:
+            raise ValueError("wald_test: q is only used with a matrix R; write the right-hand sides in the hypotheses")
+        R_mat, q_vec = parse_hypotheses(R, names)
+    else:
+        R_mat, q_vec = _check_matrix_form(R, q, k, names)
+    r = R_mat.shape[0]
+
+    theta = np.asarray(res._flat, dtype=np.float64)
+    cov = np.asarray(res.cov, dtype=np.float64)
+    used = np.any(R_mat != 0.0, axis=0)
+    fixed = np.asarray(res.fixed, dtype=bool) & used
+    if fixed.any():
+        raise ValueError(
+            f"wald_test: the hypotheses involve fixed parameter(s) {_join(names, fixed)}, which were held at "
+            "their start values and have no sampling variance; test them with lr_test or score_test"
+        )
+    idx = np.nonzero(used)[0]
+    block = cov[np.ix_(idx, idx)]
+    if not np.all(np.isfinite(block)):
+        bad = np.zeros(k, bool)
+        bad[idx[~np.all(np.isfinite(block), axis=1)]] = True
+        why = " (the fit has cov_type='none')" if res.cov_type == "none" else " (unidentified or on a boundary)"
+        raise ValueError(
+            f"wald_test: the covariance of {_join(names, bad)} is NaN{why}; no Wald test is possible for "
+            "hypotheses involving them"
+        )
+    Rs = R_mat[:, idx]
+    middle = Rs @ block @ Rs.T
+    diff = Rs @ theta[idx] - q_vec
+    stat = _quadratic_form(
+        middle, diff, what="wald_test: R cov R^T",
+        hint="the hypotheses are linearly dependent (redundant rows in R) or the covariance is singular in their "
+             "direction",
+    )
+    return TestResult(statistic=stat, df=r, pvalue=chi2_sf(stat, r), name="Wald test")
+
+
+def _check_matrix_form(R, q, k, names):
+    try:
+        R_mat = np.array(R, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"wald_test: R must be a (r, k) array, a string or a dict; got {type(R).__name__} ({err})") from None
+    if R_mat.ndim == 1:
+        R_mat = R_mat[None, :]
+    if R_mat.ndim != 2 or R_mat.shape[1] != k or R_mat.shape[0] == 0:
+        raise ValueError(
+            f"wald_test: R has shape {np.shape(R)}, expected (r, {k}) or ({k},): one column per parameter "
+            f"({', '.join(names)})"
+        )
+    if not np.all(np.isfinite(R_mat)):
+        raise ValueError("wald_test: R contains NaN or inf")
+    r = R_mat.shape[0]
+    if q is None:
+        q_vec = np.zeros(r)
+    else:
+        q_vec = np.asarray(q, dtype=np.float64)
+        if q_vec.ndim == 0:
+            q_vec = np.full(r, float(q_vec))
+        q_vec = q_vec.reshape(-1) if q_vec.ndim == 2 and 1 in q_vec.shape else q_vec
+        if q_vec.shape != (r,):
+            raise ValueError(f"wald_test: q has shape {np.shape(q)}, expected ({r},) (one value per row of R {R_mat.shape}) or a scalar")
+        if not np.all(np.isfinite(q_vec)):
+            raise ValueError("wald_test: q contains NaN or inf")
+    if not np.any(R_mat != 0.0, axis=1).all():
+        rows = np.nonzero(~np.any(R_mat != 0.0, axis=1))[0].tolist()
+        raise ValueError(f"wald_test: row(s) {rows} of R are all zero (a hypothesis that involves no parameter)")
+    return R_mat, q_vec
+
+
+# ----------------------------------------------------------------------------------------------
+# Parser for hypotheses written with parameter names
+# ----------------------------------------------------------------------------------------------
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_IDENT = re.compile(r"[A-Za-z_][\w.]*(?:\s*\[[^\[\]]*\])*")
+_IDENT_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Linear:
+    """A linear form ``sum_j coef[j] * theta_j + const``."""
+
+    coef: dict
+    const: float
+
+    @property
+    def is_const(self) -> bool:
+        return all(c == 0.0 for c in self.coef.values())
+
+    def scaled(self, c: float) -> "_Linear":
+        return _Linear({n: c * v for n, v in self.coef.items()}, c * self.const)
+
+    def plus(self, other: "_Linear", sign: float = 1.0) -> "_Linear":
+        coef = dict(self.coef)
+        for n, v in other.coef.items():
+            coef[n] = coef.get(n, 0.0) + sign * v
+        return _Linear(coef, self.const + sign * other.const)
+
+
+def parse_hypotheses(spec, names) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, q)`` of shapes (r, k) and (r,) from hypotheses written in parameter ``names``.
+
+    ``spec`` is a string of equations separated by ``,``/``;``/newlines (commas inside names such
+    as ``theta[1,2]`` belong to the name), a list of such strings, or a dict
+    ``{linear expression: value}``. Each equation is ``expr = expr`` (or ``expr``, meaning
+    ``= 0``) with ``expr`` a linear combination of names and numbers (``+ - * /``, parentheses);
+    a product of two parameters is rejected.
+    """
+    names = tuple(names)
+    rows: list[tuple[_Linear, str]] = []
+    if isinstance(spec, dict):
+        if not spec:
+            raise ValueError("wald_test: the dict of hypotheses is empty")
+        for key, value in spec.items():
+            if not isinstance(key, str):
+                raise ValueError(f"wald_test: dict keys must be parameter names (strings), got {key!r}")
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"wald_test: the value for {key!r} must be a number, got {value!r}") from None
+            tokens = _tokenize(key, names)
+            if any(t == ("op", "=") for t in tokens):
+                raise ValueError(f"wald_test: dict key {key!r} contains '='; use {{expression: value}} or the string form")
+            parts = _split(tokens, key)
+            if len(parts) != 1:
+                raise ValueError(f"wald_test: dict key {key!r} must be a single expression (no ',' or ';')")
+            lhs = _Parser(parts[0], key).expression_only()
+            rows.append((lhs.plus(_Linear({}, v), -1.0), key))
+    else:
+        texts = [spec] if isinstance(spec, str) else list(spec)
+        for text in texts:
+            for part in _split(_tokenize(text, names), text):
+                rows.append((_Parser(part, text).equation(), _untokenize(part)))
+    R = np.zeros((len(rows), len(names)))
+    q = np.zeros(len(rows))
+    index = {n: j for j, n in enumerate(names)}
+    for i, (form, label) in enumerate(rows):
+        for n, c in form.coef.items():
+            R[i, index[n]] += c
+        q[i] = -form.const
+        if not np.any(R[i] != 0.0):
+            raise ValueError(f"wald_test: the hypothesis {label!r} involves no parameter (its coefficients cancel)")
+        if not (np.all(np.isfinite(R[i])) and np.isfinite(q[i])):
+            raise ValueError(f"wald_test: the hypothesis {label!r} has a non-finite coefficient")
+    return R, q
+
+
+def _tokenize(text: str, names: tuple) -> list[tuple[str, Any]]:
+    """Tokens ``(kind, value)``: ``("name", str)``, ``("num", float)``, ``("op", c)``, ``("sep", c)``."""
+    by_length = sorted(names, key=len, reverse=True)
+    out: list[tuple[str, Any]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        matched = None
+        for name in by_length:  # known names first: they may contain characters like ',' or '-'
+            if text.startswith(name, i) and (i + len(name) >= n or text[i + len(name)] not in _IDENT_CHARS):
+                matched = name
+                break
+        if matched is not None:
+            out.append(("name", matched))
+            i += len(matched)
+            continue
+        m = _NUMBER.match(text, i)
+        if m:
+            out.append(("num", float(m.group())))
+            i = m.end()
+            continue
+        m = _IDENT.match(text, i)
+        if m:
+            ident = re.sub(r"\s+", "", m.group())
+            if ident not in names:
+                raise ValueError(_unknown_name(ident, names))
+            out.append(("name", ident))
+            i = m.end()
+            continue
+        if c in "+-*/()=":
+            out.append(("op", c))
+        elif c in ",;\n":
+            out.append(("sep", c))
+        else:
+            raise ValueError(f"wald_test: unexpected character {c!r} at position {i} in {text!r}")
+        i += 1
+    return out
+
+
+def _unknown_name(ident: str, names: tuple) -> str:
+    stem = ident.split("[")[0]
+    close = [n for n in names if n.split("[")[0] == stem]
+    hint = f"; did you mean one of {', '.join(close[:8])}{', ...' if len(close) > 8 else ''}?" if close else ""
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    return f"wald_test: unknown parameter {ident!r}{hint} (parameters: {shown})"
+
+
+def _split(tokens, text):
+    parts, current = [], []
+    for t in tokens:
+        if t[0] == "sep":
+            parts.append(current)
+            current = []
+        else:
+            current.append(t)
+    parts.append(current)
+    if any(not p for p in parts):
+        raise ValueError(f"wald_test: empty hypothesis in {text!r} (a stray separator?)")
+    return parts
+
+
+def _untokenize(tokens) -> str:
+    return " ".join(str(v) if k != "num" else f"{v:g}" for k, v in tokens)
+
+
+class _Parser:
+    """Recursive descent over one equation: ``expr ('=' expr)?``, linear forms only."""
+
+    def __init__(self, tokens, text):
+        self.tokens, self.pos, self.text = tokens, 0, text
+
+    def _peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _fail(self, what: str):
+        tok = self._peek()
+        where = f"at {tok[1]!r}" if tok is not None else "at the end"
+        raise ValueError(f"wald_test: cannot parse {self.text!r}: {what} {where}")
+
+    def equation(self) -> _Linear:
+        lhs = self._expr()
+        if self._peek() == ("op", "="):
+            self.pos += 1
+            rhs = self._expr()
+        else:
+            rhs = _Linear({}, 0.0)
+        if self._peek() is not None:
+            self._fail("expected an operator (write 2*beta[1], not 2 beta[1]) or the end of the hypothesis")
+        return lhs.plus(rhs, -1.0)
+
+    def expression_only(self) -> _Linear:
+        out = self._expr()
+        if self._peek() is not None:
+            self._fail("expected an operator or the end of the expression")
+        return out
+
+    def _expr(self) -> _Linear:
+        out = self._term()
+        while self._peek() in (("op", "+"), ("op", "-")):
+            sign = 1.0 if self.tokens[self.pos][1] == "+" else -1.0
+            self.pos += 1
+            out = out.plus(self._term(), sign)
+        return out
+
+    def _term(self) -> _Linear:
+        out = self._unary()
+        while self._peek() in (("op", "*"), ("op", "/")):
+            op = self.tokens[self.pos][1]
+            self.pos += 1
+            right = self._unary()
+            if op == "*":
+                if out.is_const:
+                    out = right.scaled(out.const)
+                elif right.is_const:
+                    out = out.scaled(right.const)
+                else:
+                    raise ValueError(
+                        f"wald_test: {self.text!r} multiplies parameters together; only linear hypotheses "
+                        "(numbers times parameters) can be tested"
+                    )
+            else:
+                if not right.is_const:
+                    raise ValueError(f"wald_test: {self.text!r} divides by a parameter; only linear hypotheses can be tested")
+                if right.const == 0.0:
+                    raise ValueError(f"wald_test: {self.text!r} divides by zero")
+                out = out.scaled(1.0 / right.const)
+        return out
+
+    def _unary(self) -> _Linear:
+        tok = self._peek()
+        if tok in (("op", "+"), ("op", "-")):
+            self.pos += 1
+            inner = self._unary()
+            return inner if tok[1] == "+" else inner.scaled(-1.0)
+        return self._atom()
+
+    def _atom(self) -> _Linear:
+        tok = self._peek()
+        if tok is None:
+            self._fail("expected a number or a parameter name")
+        kind, value = tok
+        if kind == "num":
+            self.pos += 1
+            return _Linear({}, value)
+        if kind == "name":
+            self.pos += 1
+            return _Linear({value: 1.0}, 0.0)
+        if tok == ("op", "("):
+            self.pos += 1
+            inner = self._expr()
+            if self._peek() != ("op", ")"):
+                self._fail("expected ')'")
+            self.pos += 1
+            return inner
+        self._fail("expected a number or a parameter name")
+        raise AssertionError  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------------------------
+# Score (Lagrange multiplier)
+# ----------------------------------------------------------------------------------------------
+def score_test(
+    loglik: Callable,
+    restricted: MLEResult,
+    data: Any = None,
+    *,
+    cov_type: str = "oim",
+    weights: Any = None,
+) -> TestResult:
+    """Score (Lagrange multiplier) test of the parameters held fixed in a restricted fit.
+
+    ``restricted`` is ``loglik`` fitted with ``fixed=`` (the null hypothesis: the fixed
+    parameters equal their start values); the full model frees them. Only the restricted fit is
+    needed. At its estimate ``theta~`` (flat constrained parameters, ``names`` order) let
+    ``s = d/d theta sum_i w_i loglik_i`` (the full score), ``A = -H`` (minus the full Hessian),
+    ``s_i`` the per-observation scores and ``B = sum_i w_i s_i s_i^T``. Split the parameters into
+    the tested (fixed) block ``b`` (``r`` of them) and the estimated block ``a``.
+
+    * ``cov_type="oim"``: ``LM = s^T A^-1 s`` (Rao's score test with the observed information;
+      since ``s_a = 0`` at the restricted maximum it equals ``s_b^T (A^-1)_bb s_b``).
+    * ``cov_type="opg"``: ``LM = s^T B^-1 s`` (the outer-product / BHHH form).
+    * ``cov_type="robust"``: the robust score test (White 1982; Boos 1992), valid when the
+      information-matrix equality fails (misspecification, overdispersion). The effective score of
+      the tested block after projecting out the nuisance block is ``s~ = s_b - A_ba A_aa^-1 s_a``
+      (``= s_b`` at the restricted maximum), i.e. ``s~ = sum_i w_i C s_i`` with
+      ``C = [-A_ba A_aa^-1, I_r]`` (``r x k``); its covariance is estimated by ``V = C B C^T`` and
+      ``LM = s~^T V^-1 s~``. Equivalently ``LM = s^T A^-1 R^T (R A^-1 B A^-1 R^T)^-1 R A^-1 s``
+      with ``R`` selecting the tested block (statsmodels' ``_lm_robust``), i.e. ``(A^-1 s)_b``
+      weighted by the inverse of the tested block of the sandwich ``A^-1 B A^-1``. ``B`` is the
+      uncentred sum of outer products, as the "robust" (HC0) covariance of :func:`maximize`
+      (statsmodels' HC0 score test centres the scores and applies ``n/(n-1)``; the two agree to
+      ``O(1/n)`` under the null).
+
+    ``df = r``, the number of fixed parameters. Derivatives are exact (JAX, float64).
+
+    Args:
+      loglik: the log-likelihood the restricted fit used, ``loglik(params, data)``, per-observation
+        contributions (n,) (a scalar total is accepted for ``cov_type="oim"`` without weights).
+      restricted: the fit with ``fixed=`` (not a MAP fit).
+      data: the data of that fit (a pytree of arrays; a pandas DataFrame becomes a dict).
+      cov_type: "oim" (default), "opg" or "robust".
+      weights: the frequency weights of that fit, shape (n,), if any.
+
+    Returns:
+      A :class:`TestResult` named ``"Score test"`` (with ``" (opg)"``/``" (robust)"`` appended for
+      those variants).
+
+    Raises:
+      ValueError: nothing fixed in ``restricted``, a MAP fit, a simplex parameter, data or
+        weights of the wrong length, an unknown ``cov_type``, a scalar loglik with opg/robust or
+        weights, or a singular information matrix.
+    """
+    _check_result(restricted, "score_test", "restricted")
+    if not callable(loglik):
+        raise TypeError(f"score_test: loglik must be a function loglik(params, data), got {type(loglik).__name__}")
+    if cov_type not in SCORE_COV_TYPES:
+        raise ValueError(f"score_test: unknown cov_type {cov_type!r}; expected one of {', '.join(SCORE_COV_TYPES)}")
+    if restricted.is_map:
+        raise ValueError("score_test: the restricted fit is a MAP (log_prior) fit; the score test needs a maximum-likelihood fit")
+    tested = np.asarray(restricted.fixed, dtype=bool)
+    if not tested.any():
+        raise ValueError(
+            "score_test: nothing is fixed in the restricted fit; fit the null model with fixed= "
+            "(e.g. fixed={'beta': [False, True, False]} holds beta[1] at its start value)"
+        )
+    layout = restricted._layout
+    simplex = [lab for lab, sup in zip(_leaf_names(restricted), layout.supports) if sup.kind == "simplex"]
+    if simplex:
+        raise ValueError(
+            f"score_test: simplex parameter(s) {', '.join(simplex)} have no unrestricted flat parametrisation "
+            "(their elements sum to 1); the score test in the constrained parameters does not apply"
+        )
+    data = _validation.normalize_data(data)
+    n = _validation.check_data(data)
+    if n != restricted.nobs and restricted.nobs is not None:
+        if n is None:
+            raise ValueError(f"score_test: data is None but the restricted fit had nobs={restricted.nobs}; pass its data")
+        raise ValueError(
+            f"score_test: data has {n} observations but the restricted fit had nobs={restricted.nobs}; "
+            "pass the data the model was fitted to"
+        )
+    w_np = _validation.check_weights(weights, n)
+    _warn_unconverged("score_test", restricted=restricted)
+
+    with _dtypes.precision_scope(np.float64):
+        data64 = _dtypes.cast_data(data, np.float64)
+        theta = jnp.asarray(restricted._flat, dtype=jnp.float64)
+        shape = jax.eval_shape(loglik, layout.unflatten(theta), data64).shape
+        scalar = shape == ()
+        if not scalar and (len(shape) != 1 or (n is not None and shape[0] != n)):
+            raise ValueError(f"score_test: loglik returned shape {shape}; expected per-observation contributions ({n},) or a scalar")
+        if scalar and (cov_type != "oim" or w_np is not None):
+            needs = f"cov_type={cov_type!r}" if cov_type != "oim" else "weights"
+            raise ValueError(
+                f"score_test: {needs} needs per-observation contributions, but loglik returns a scalar: "
+                "return the (n,) vector of contributions instead of their sum"
+            )
+        m = 1 if scalar else shape[0]
+        w = jnp.ones((m,), jnp.float64) if w_np is None else jnp.asarray(w_np, jnp.float64)
+        s, hess, meat = _derivatives(theta, data64, w, loglik=loglik, layout=layout, scalar=scalar,
+                                     meat=cov_type != "oim")
+        s = np.asarray(s, dtype=np.float64)
+        info = -np.asarray(hess, dtype=np.float64)
+        meat = None if meat is None else np.asarray(meat, dtype=np.float64)
+
+    names = tuple(restricted.names)
+    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(info)) and (meat is None or np.all(np.isfinite(meat)))):
+        raise ValueError("score_test: the score or Hessian of loglik is not finite at the restricted estimate")
+    r = int(tested.sum())
+    if cov_type == "oim":
+        stat = _quadratic_form(info, s, what="score_test: the observed information -H of the full model",
+                               hint="some parameter is not identified at the restricted estimate", names=names)
+        label = "Score test"
+    elif cov_type == "opg":
+        stat = _quadratic_form(meat, s, what="score_test: the outer product of scores B",
+                               hint="some parameter is not identified at the restricted estimate", names=names)
+        label = "Score test (opg)"
+    else:
+        a, b = ~tested, tested
+        a_aa, a_ba = info[np.ix_(a, a)], info[np.ix_(b, a)]
+        proj = _solve_pd(a_aa, a_ba.T, what="score_test: the information of the estimated parameters",
+                         names=tuple(nm for nm, f in zip(names, a) if f)).T  # A_ba A_aa^-1, (r, k - r)
+        C = np.zeros((r, len(names)))
+        C[:, a] = -proj
+        C[:, b] = np.eye(r)
+        s_eff = C @ s
+        V = C @ meat @ C.T
+        stat = _quadratic_form(V, s_eff, what="score_test: the robust covariance of the tested score C B C^T",
+                               hint="the tested scores are collinear or identically zero")
+        label = "Score test (robust)"
+    return TestResult(statistic=stat, df=r, pvalue=chi2_sf(stat, r), name=label)
+
+
+@functools.partial(jax.jit, static_argnames=("loglik", "layout", "scalar", "meat"))
+def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, meat: bool):
+    """(score (k,), Hessian (k, k), meat B (k, k) or None) of the weighted total in theta."""
+
+    def contributions(th):
+        return jnp.asarray(loglik(layout.unflatten(th), data))
+
+    def total(th):
+        c = contributions(th)
+        return c if scalar else jnp.sum(w * c)
+
+    s = jax.grad(total)(theta)
+    h = jax.hessian(total)(theta)
+    b = None
+    if meat:
+        si = jax.jacfwd(contributions)(theta)  # (n, k)
+        b = si.T @ (w[:, None] * si)
+    return s, 0.5 * (h + h.T), b
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+def _check_result(res, fn: str, label: str) -> None:
+    if not isinstance(res, MLEResult):
+        raise TypeError(f"{fn}: {label} must be an MLEResult (from jaxmle.maximize), got {type(res).__name__}")
+
+
+def _warn_unconverged(fn: str, **fits) -> None:
+    bad = [label for label, res in fits.items() if not res.converged]
+    if bad:
+        warnings.warn(
+            f"{fn}: the {' and '.join(bad)} fit did not converge; the test statistic assumes maximised likelihoods",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _join(names, mask) -> str:
+    return ", ".join(n for n, b in zip(names, mask) if b)
+
+
+def _leaf_names(res) -> list:
+    return leaf_labels(res.params)
+
+
+def _scaled_eigh(m: np.ndarray):
+    """Eigen-decomposition of the unit-diagonal scaling of a symmetric matrix ``m`` (None if a diagonal <= 0)."""
+    m = 0.5 * (m + m.T)
+    d = np.diag(m)
+    if not np.all(d > 0):
+        return None, d
+    sc = 1.0 / np.sqrt(d)
+    lam, vec = np.linalg.eigh(m * sc[:, None] * sc[None, :])
+    return (lam, vec, sc), d
+
+
+def _solve_pd(m: np.ndarray, rhs: np.ndarray, *, what: str, names: tuple = ()) -> np.ndarray:
+    """``m^-1 rhs`` for a symmetric positive definite ``m``; ValueError when it is singular or indefinite."""
+    eig, d = _scaled_eigh(m)
+    if eig is None or eig[0][0] <= SINGULAR_RTOL:
+        if eig is None:
+            detail = "it has a zero or negative diagonal" + (
+                f" (for {_join(names, ~(d > 0))})" if names else "")
+        else:
+            detail = f"smallest scaled eigenvalue {eig[0][0]:.3g}"
+        raise ValueError(f"{what} is singular or not positive definite ({detail})")
+    lam, vec, sc = eig
+    return sc[:, None] * (vec @ ((vec.T @ (sc[:, None] * rhs)) / lam[:, None]))
+
+
+def _quadratic_form(m: np.ndarray, v: np.ndarray, *, what: str, hint: str = "", names: tuple = ()) -> float:
+    """``v^T m^-1 v`` for symmetric positive definite ``m``; ValueError naming ``what`` otherwise."""
+    try:
+        x = _solve_pd(m, v[:, None], what=what, names=names)[:, 0]
+    except ValueError as err:
+        raise ValueError(f"{err}{': ' + hint if hint else ''}") from None
+    return float(v @ x)
+
+
+__all__ = ["TestResult", "lr_test", "wald_test", "score_test"]

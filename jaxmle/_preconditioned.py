@@ -1,0 +1,110 @@
+"""BFGS started from a known inverse Hessian: the batched solver of bootstraps and profiles.
+
+Replicates of a fit (bootstrap resamples, jackknife deletions, nearby profile points) start at
+the full-sample estimate, where the inverse Hessian ``B0 = H^-1`` is already known, and their own
+Hessians differ from it by O(n^-1/2). Starting BFGS from ``B0`` (instead of the identity) makes
+the first step the one-step (chord-Newton) update and the later BFGS updates correct the
+remaining O(n^-1/2) curvature error, so each replicate converges superlinearly at the cost of one
+*gradient* per iteration: no batched Hessian, which under ``vmap`` costs ~k times more.
+
+Step: ``d = -B g``; backtracking (Armijo) on ``t`` from 1, each trial evaluating value *and*
+gradient together (a full step, the usual case, then costs a single evaluation); then the BFGS
+update ``B+ = (I - rho s y^T) B (I - rho y s^T) + rho s s^T`` (``s = t d``, ``y = g+ - g``,
+``rho = 1/y^T s``, skipped unless ``y^T s > 0``). Converged: relative gradient <= tol, as every
+other solver, so each replicate reaches its own optimum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from . import _status
+from ._driver import decide_status, log_iteration
+from ._numerics import all_finite, relative_gradient
+
+ARMIJO_C = 1e-4
+
+
+class PreconditionedState(NamedTuple):
+    z: jax.Array
+    f: jax.Array
+    g: jax.Array
+    inv_hessian: jax.Array
+    n_iter: jax.Array
+    status: jax.Array
+    stalled: jax.Array
+    n_halvings: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class PreconditionedBFGS:
+    """``inv_hessian0``: (k, k) positive definite starting inverse Hessian of the objective."""
+
+    inv_hessian0: jax.Array
+    max_halvings: int = 40
+    start_value_and_grad: tuple | None = None  # (f, g) at z0 when already known (saves one evaluation)
+
+    def init(self, obj, z0, tol, max_iter, verbose=False) -> PreconditionedState:
+        if self.start_value_and_grad is None:
+            f, g = self._value_and_grad(obj, z0)
+        else:
+            f, g = self.start_value_and_grad
+        zero = jnp.zeros((), jnp.int32)
+        state = PreconditionedState(z0, f, g, self.inv_hessian0, zero, zero, jnp.array(False), zero)
+        return self._with_status(state, tol, max_iter, verbose)
+
+    @staticmethod
+    def _value_and_grad(obj, z):
+        f, g, _ = obj.value_grad_magnitude(z)
+        return f, g
+
+    def _with_status(self, state, tol, max_iter, verbose):
+        log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
+        converged = relative_gradient(state.g, state.z, state.f) <= tol
+        status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
+        return state._replace(status=status)
+
+    def step(self, obj, state: PreconditionedState, tol, max_iter, verbose=False) -> PreconditionedState:
+        z, f, g, b = state.z, state.f, state.g, state.inv_hessian
+        d = -(b @ g)
+        gd = g @ d
+
+        def accept(f_new, g_new, t):
+            return jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (f_new <= f + ARMIJO_C * t * gd + slack)
+
+        def cond(c):
+            t, f_new, g_new, k = c
+            return (~accept(f_new, g_new, t)) & (k < self.max_halvings)
+
+        def body(c):
+            t, _, _, k = c
+            t = 0.5 * t
+            f_new, g_new = self._value_and_grad(obj, z + t * d)
+            return t, f_new, g_new, k + 1
+
+        t0 = jnp.ones((), z.dtype)
+        f1, g1, magnitude = obj.value_grad_magnitude(z + d)
+        # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
+        slack = 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), magnitude)
+        t, f_new, g_new, k = jax.lax.while_loop(cond, body, (t0, f1, g1, jnp.zeros((), jnp.int32)))
+        ok = accept(f_new, g_new, t)
+        s = t * d
+        y = g_new - g
+        sy = s @ y
+        rho = 1.0 / jnp.where(sy > 0, sy, 1.0)
+        left = jnp.eye(z.shape[0], dtype=z.dtype) - rho * jnp.outer(s, y)
+        b_new = jnp.where(ok & (sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y)),
+                          left @ b @ left.T + rho * jnp.outer(s, s), b)
+        new = PreconditionedState(
+            z=jnp.where(ok, z + s, z), f=jnp.where(ok, f_new, f), g=jnp.where(ok, g_new, g), inv_hessian=b_new,
+            n_iter=state.n_iter + 1, status=state.status, stalled=~ok, n_halvings=state.n_halvings + k,
+        )
+        return self._with_status(new, tol, max_iter, verbose)
+
+    def curvature_range(self, state):
+        nan = jnp.full((), jnp.nan, state.z.dtype)
+        return nan, nan
