@@ -10,6 +10,8 @@ from ._hypothesis import lr_test as lr_test
 from ._hypothesis import score_test as score_test
 from ._hypothesis import wald_test as wald_test
 from ._maximize import maximize as maximize
+from ._multistart import MultistartResult as MultistartResult
+from ._multistart import multistart as multistart
 from ._result import DeltaResult as DeltaResult
 from ._solve import Solution as Solution
 from ._solve import Solver as Solver
@@ -24,6 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "maximize",
+    "multistart",
+    "MultistartResult",
     "bootstrap",
     "BootstrapResult",
     "make_solver",

@@ -29,13 +29,15 @@ class Solution(NamedTuple):
 
     Attributes:
       params: estimates, same structure as ``params0`` (constrained).
-      loglik: weighted log-likelihood at the estimate (scalar), without the prior.
+      loglik: weighted log-likelihood at the estimate (scalar), without the prior;
+        ``log_posterior`` adds the log prior (equal to ``loglik`` without one).
       converged: bool; ``status`` the code (0 converged, 1 iteration limit, 2 stalled, 3 non-finite).
       n_iter: iterations taken; ``grad_norm`` the final relative gradient.
     """
 
     params: Any
     loglik: jax.Array
+    log_posterior: jax.Array
     converged: jax.Array
     status: jax.Array
     n_iter: jax.Array
@@ -65,6 +67,7 @@ class Solver:
         return Solution(
             params=cfg.layout.constrain(out.u),
             loglik=out.loglik,
+            log_posterior=out.log_posterior,
             converged=out.status == _status.CONVERGED,
             status=out.status,
             n_iter=out.n_iter,

@@ -1,0 +1,158 @@
+"""``jaxmle.multistart``: many starting points in one vectorized solve, for multimodal likelihoods."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtypes, _validation
+from ._maximize import maximize
+from ._result import MLEResult
+from ._solve import make_solver
+from ._table import Summary
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class MultistartResult:
+    """The best fit of a multistart search and the distinct local optima it found.
+
+    Attributes:
+      best: the :class:`MLEResult` of the highest converged optimum (a full ``maximize`` from it,
+        so it carries the covariance and every diagnostic).
+      optima: (m, k) flat estimates of the distinct converged optima, best first (``names`` order).
+      optima_loglik: (m,) their log-likelihoods (+ log prior for MAP fits).
+      optima_count: (m,) how many starts reached each.
+      converged: bool (n_starts,) per start; ``n_failed`` counts the False ones.
+      solutions: the raw batched :class:`Solution` of every start.
+    """
+
+    best: MLEResult
+    optima: np.ndarray
+    optima_loglik: np.ndarray
+    optima_count: np.ndarray
+    converged: np.ndarray
+    solutions: Any
+    names: tuple
+
+    @property
+    def n_failed(self) -> int:
+        return int((~self.converged).sum())
+
+    def to_frame(self):
+        """pandas DataFrame: one row per distinct optimum (loglik, starts reaching it, estimates)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.optima, columns=list(self.names))
+        frame.insert(0, "n_starts", self.optima_count)
+        frame.insert(0, "loglik", self.optima_loglik)
+        return frame
+
+    def summary(self) -> Summary:
+        lines = [f"Multistart: {self.converged.size} starts, {self.n_failed} failed, {len(self.optima_loglik)} distinct optima"]
+        for j, (ll, c) in enumerate(zip(self.optima_loglik, self.optima_count)):
+            est = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names[:6], self.optima[j][:6]))
+            lines.append(f"  [{j}] loglik={ll:.6g}  starts={c}  {est}{', ...' if len(self.names) > 6 else ''}")
+        lines.append("")
+        lines.append(str(self.best.summary()))
+        return Summary("\n".join(lines))
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+def multistart(
+    loglik: Callable,
+    starts: Any,
+    data: Any = None,
+    *,
+    n_starts: int | None = None,
+    key: Any = None,
+    method: str = "newton",
+    cov_type: str = "oim",
+    constraints: Any = None,
+    log_prior: Callable | None = None,
+    weights: Any = None,
+    cluster: Any = None,
+    fixed: Any = None,
+    tol: float = 1e-10,
+    max_iter: int | None = None,
+    options: dict | None = None,
+    expected_info: Callable | None = None,
+    dtype: str = "float64",
+    distinct_rtol: float = 1e-5,
+) -> MultistartResult:
+    """Solve from every start in one ``vmap``-ed solve; return the best fit and the distinct optima.
+
+    Args:
+      starts: a batch of starting pytrees (every leaf with a leading axis of length n_starts), or a
+        sampler ``fn(key, n) -> batch`` called with ``key`` and ``n_starts``.
+      n_starts, key: for a sampler: how many starts and the PRNG key (or integer seed).
+      distinct_rtol: two optima are the same when their flat estimates differ by at most
+        ``distinct_rtol * max(1, |theta|)`` in every coordinate.
+      The other arguments mean what they mean in :func:`maximize` (and apply to the final fit of
+      the best optimum). Starts outside the support are reported as failed, not raised.
+    """
+    if callable(starts):
+        if n_starts is None or key is None:
+            raise ValueError("a start sampler needs n_starts= and key=")
+        k = jax.random.key(int(key)) if isinstance(key, (int, np.integer)) else key
+        starts = starts(k, int(n_starts))
+    leaves = jax.tree_util.tree_leaves(starts)
+    if not leaves:
+        raise ValueError("starts is empty")
+    batch = {int(np.shape(x)[0]) if np.ndim(x) else -1 for x in leaves}
+    if len(batch) != 1 or -1 in batch:
+        raise ValueError(f"every leaf of starts needs the same leading (batch) axis; got leading sizes {sorted(batch)}")
+    first = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64)[0], starts)
+    solve = make_solver(
+        loglik, first, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed,
+        tol=tol, max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
+    )
+    data_n = _validation.normalize_data(data)
+    n = _validation.check_data(data_n)
+    w = _validation.check_weights(weights, n)
+    np_dtype = _dtypes.resolve_dtype(dtype)
+    with _dtypes.precision_scope(np_dtype):
+        data_c = _dtypes.cast_data(data_n, np_dtype)
+        starts_c = jax.tree_util.tree_map(lambda x: jnp.asarray(x, np_dtype), starts)
+        w_c = None if w is None else jnp.asarray(w, np_dtype)
+        sols = jax.jit(jax.vmap(solve, in_axes=(0, None, None)))(starts_c, data_c, w_c)
+        sols = jax.tree_util.tree_map(np.asarray, sols)
+    layout = solve.config.layout
+    flat = np.concatenate(
+        [np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1) for x in layout.treedef.flatten_up_to(sols.params)],
+        axis=1,
+    )
+    converged = np.asarray(sols.converged) & np.all(np.isfinite(flat), axis=1)
+    if not converged.any():
+        raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
+    objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
+    order = [i for i in np.argsort(-objective) if converged[i]]
+    reps, counts = [], []
+    for i in order:
+        for j, r in enumerate(reps):
+            if np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r]))):
+                counts[j] += 1
+                break
+        else:
+            reps.append(i)
+            counts.append(1)
+    best_start = layout.unflatten(flat[reps[0]])
+    best = maximize(
+        loglik, best_start, data, method=method, cov_type=cov_type, constraints=constraints,
+        log_prior=log_prior, weights=weights, cluster=cluster, fixed=fixed, tol=tol, max_iter=max_iter,
+        options=options, expected_info=expected_info, dtype=dtype,
+    )
+    return MultistartResult(
+        best=best,
+        optima=flat[reps],
+        optima_loglik=objective[reps],
+        optima_count=np.asarray(counts),
+        converged=converged,
+        solutions=sols,
+        names=layout.names,
+    )
