@@ -33,7 +33,6 @@ from ._preconditioned import PreconditionedBFGS
 from ._warnings import ConvergenceWarning
 
 KINDS = ("nonparametric", "parametric")
-_PRECOMPUTE = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,28 +65,14 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
     layout, spec = engine.key.layout, engine.key.spec
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
 
-    reweighting = resampler.kind != "parametric"
-
     def solve_batch(reps, data, base_weights, codes, params_hat, u_hat, eig, tol, max_iter):
-        z_hat = layout.free_part(u_hat)
-        if reweighting and not exact and _PRECOMPUTE:
-            # A reweighted replicate's value and gradient at the estimate are linear in its weights:
-            # f_b = -(w_b . c - prior), g_b = -(S^T w_b + prior gradient) with the contributions c
-            # and scores S computed once for all replicates.
-            full = Objective(spec, layout, u_hat, data, base_weights)
-            contrib, scores = full.contributions(z_hat), full.scores(z_hat)
-            prior, prior_grad = jax.value_and_grad(full.log_prior)(z_hat)
-
         def one(rep):
             data_b, w_b = resampler(rep, data, base_weights, codes, params_hat)
             obj = Objective(spec, layout, u_hat, data_b, w_b)
             if exact:
                 solver = SecondOrderSolver("hessian", max_halvings)
             else:
-                start = None
-                if reweighting and _PRECOMPUTE:
-                    start = (-(w_b @ contrib + prior), -(scores.T @ w_b + prior_grad))
-                solver = PreconditionedBFGS(inv_hessian0=eig, max_halvings=max_halvings, start_value_and_grad=start)
+                solver = PreconditionedBFGS(inv_hessian0=eig, max_halvings=max_halvings)
             state = iterate(solver, obj, layout.free_part(u_hat), tol, max_iter)
             return layout.insert_free(state.z, u_hat), state.status, state.n_iter
 

@@ -10,10 +10,6 @@ All three take the step ``d = -M^+ g`` on the objective ``f = -log L`` with a ba
 * ``"fisher"``: expected information ``J^T I(theta) J`` (plus the prior's Hessian).
 * ``"bhhh"``: outer product of the per-observation scores ``sum_i w_i s_i s_i^T`` (plus the prior's
   Hessian) — Berndt, Hall, Hall and Hausman (1974).
-* ``"fixed"``: a constant positive definite matrix given by its eigendecomposition (the chord
-  method). The bootstrap uses the full-sample Hessian at the estimate: replicates start there and
-  their Hessians differ from it by O(n^-1/2), so each iteration needs only a gradient and still
-  gains a constant factor of O(n^-1/2); the fixed point is each replicate's own exact optimum.
 
 Non-finite trial values are rejected by the line search (the step is halved).
 """
@@ -51,24 +47,15 @@ class NewtonState(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class SecondOrderSolver:
-    """``curvature`` is "hessian" (Newton), "expected" (Fisher scoring), "opg" (BHHH) or "fixed"
-    (then ``fixed_eig = (eigenvalues, eigenvectors)`` of the constant matrix)."""
+    """``curvature`` is "hessian" (Newton), "expected" (Fisher scoring) or "opg" (BHHH)."""
 
     curvature: str = "hessian"
     max_halvings: int = 40
-    fixed_eig: tuple | None = None
-
-    def _eigh(self, m):
-        return self.fixed_eig if self.curvature == "fixed" else jnp.linalg.eigh(m)
 
     def evaluate(self, obj, z):
         """Return (f, g, M) at ``z``."""
         if self.curvature == "hessian":
             return obj.value_grad_hessian(z)
-        if self.curvature == "fixed":
-            f, g = obj.value_and_grad(z)
-            lam, vec = self.fixed_eig
-            return jnp.where(jnp.isnan(f), jnp.inf, f), g, (vec * lam) @ vec.T
         if self.curvature == "expected":
             f, g = obj.value_and_grad(z)
             return f, g, obj.expected_information(z) - obj.prior_hessian(z)
@@ -91,7 +78,7 @@ class SecondOrderSolver:
                            zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype))
 
     def direction(self, g, m):
-        lam, vec = self._eigh(m)
+        lam, vec = jnp.linalg.eigh(m)
         scale = jnp.max(jnp.abs(lam))
         floor = jnp.maximum(scale * EIG_FLOOR, jnp.finfo(lam.dtype).tiny)
         lam_mod = jnp.maximum(jnp.abs(lam), floor)
@@ -154,7 +141,7 @@ class SecondOrderSolver:
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
         level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
         progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
-        lam, vec = self._eigh(m)
+        lam, vec = jnp.linalg.eigh(m)
         scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(g, z, f) <= tol
         positive = lam[0] > EIG_FLOOR * scale

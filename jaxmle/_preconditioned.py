@@ -46,13 +46,9 @@ class PreconditionedBFGS:
 
     inv_hessian0: jax.Array
     max_halvings: int = 40
-    start_value_and_grad: tuple | None = None  # (f, g) at z0 when already known (saves one evaluation)
 
     def init(self, obj, z0, tol, max_iter, verbose=False) -> PreconditionedState:
-        if self.start_value_and_grad is None:
-            f, g = self._value_and_grad(obj, z0)
-        else:
-            f, g = self.start_value_and_grad
+        f, g = self._value_and_grad(obj, z0)
         zero = jnp.zeros((), jnp.int32)
         state = PreconditionedState(z0, f, g, self.inv_hessian0, zero, zero, jnp.array(False), zero)
         return self._with_status(state, tol, max_iter, verbose)
