@@ -39,6 +39,15 @@ def log_iteration(verbose: bool, n_iter, f, g, z):
         )
 
 
+def with_gradient_status(state, tol, max_iter, verbose: bool = False):
+    """Set ``state.status`` for gradient-based solvers: converged when the relative gradient
+    ``<= tol`` (states with fields z, f, g, n_iter, stalled, status)."""
+    log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
+    converged = relative_gradient(state.g, state.z, state.f) <= tol
+    status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
+    return state._replace(status=status)
+
+
 def iterate(solver, obj, z0, tol, max_iter, verbose: bool = False):
     """Run ``solver`` from ``z0`` until convergence, stall, non-finite values or ``max_iter``."""
     state = solver.init(obj, z0, tol, max_iter, verbose)
@@ -49,4 +58,4 @@ def iterate(solver, obj, z0, tol, max_iter, verbose: bool = False):
     )
 
 
-__all__ = ["decide_status", "iterate", "log_iteration", "all_finite"]
+__all__ = ["decide_status", "iterate", "log_iteration", "with_gradient_status"]

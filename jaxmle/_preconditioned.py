@@ -22,9 +22,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from . import _status
-from ._driver import decide_status, log_iteration
-from ._numerics import all_finite, relative_gradient
+from ._driver import with_gradient_status
 
 ARMIJO_C = 1e-4
 
@@ -51,18 +49,12 @@ class PreconditionedBFGS:
         f, g = self._value_and_grad(obj, z0)
         zero = jnp.zeros((), jnp.int32)
         state = PreconditionedState(z0, f, g, self.inv_hessian0, zero, zero, jnp.array(False), zero)
-        return self._with_status(state, tol, max_iter, verbose)
+        return with_gradient_status(state, tol, max_iter, verbose)
 
     @staticmethod
     def _value_and_grad(obj, z):
         f, g, _ = obj.value_grad_magnitude(z)
         return f, g
-
-    def _with_status(self, state, tol, max_iter, verbose):
-        log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
-        converged = relative_gradient(state.g, state.z, state.f) <= tol
-        status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
-        return state._replace(status=status)
 
     def step(self, obj, state: PreconditionedState, tol, max_iter, verbose=False) -> PreconditionedState:
         z, f, g, b = state.z, state.f, state.g, state.inv_hessian
@@ -99,7 +91,7 @@ class PreconditionedBFGS:
             z=jnp.where(ok, z + s, z), f=jnp.where(ok, f_new, f), g=jnp.where(ok, g_new, g), inv_hessian=b_new,
             n_iter=state.n_iter + 1, status=state.status, stalled=~ok, n_halvings=state.n_halvings + k,
         )
-        return self._with_status(new, tol, max_iter, verbose)
+        return with_gradient_status(new, tol, max_iter, verbose)
 
     def curvature_range(self, state):
         nan = jnp.full((), jnp.nan, state.z.dtype)

@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._driver import decide_status, log_iteration
-from ._numerics import all_finite, relative_gradient
+from ._driver import with_gradient_status
 
 
 class BFGSState(NamedTuple):
@@ -88,14 +87,8 @@ class OptaxSolver:
 
     def init(self, obj, z0, tol, max_iter, verbose=False) -> OptaxState:
         f, g = obj.value_and_grad(z0, self._scale(obj))
-        return self._with_status(OptaxState(z0, f, g, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
+        return with_gradient_status(OptaxState(z0, f, g, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
                                             jnp.array(False), self.transformation.init(z0)), tol, max_iter, verbose)
-
-    def _with_status(self, state, tol, max_iter, verbose):
-        log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
-        converged = relative_gradient(state.g, state.z, state.f) <= tol
-        status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
-        return state._replace(status=status)
 
     def step(self, obj, state: OptaxState, tol, max_iter, verbose=False) -> OptaxState:
         scale = self._scale(obj)
@@ -115,7 +108,7 @@ class OptaxSolver:
         else:
             f, g = obj.value_and_grad(z, scale)
         new = state._replace(z=z, f=f, g=g, n_iter=state.n_iter + 1, opt_state=opt_state, stalled=jnp.all(updates == 0))
-        return self._with_status(new, tol, max_iter, verbose)
+        return with_gradient_status(new, tol, max_iter, verbose)
 
     def curvature_range(self, state):
         nan = jnp.full((), jnp.nan, state.z.dtype)
