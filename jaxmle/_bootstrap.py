@@ -45,7 +45,10 @@ class Resampler:
     n_groups: int = 0
     simulate: Callable | None = None
 
-    def __call__(self, rep, data, base_weights, codes, params_hat):
+    def __call__(self, rep, key, data, base_weights, codes, params_hat):
+        """``rep``: the replicate's index b (its key is ``fold_in(key, b)``) or jackknife group."""
+        if self.kind != "jackknife":
+            rep = jax.random.fold_in(key, rep)
         if self.kind == "nonparametric":
             idx = jax.random.randint(rep, (self.n,), 0, self.n)
             counts = jnp.zeros((self.n,), base_weights.dtype).at[idx].add(1.0)
@@ -65,16 +68,16 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
     layout, spec = engine.key.layout, engine.key.spec
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
 
-    def solve_batch(reps, data, base_weights, codes, params_hat, u_hat, eig, tol, max_iter):
+    def solve_batch(reps, key, data, base_weights, codes, params_hat, u_hat, eig, tol, max_iter):
         def one(rep):
-            data_b, w_b = resampler(rep, data, base_weights, codes, params_hat)
+            data_b, w_b = resampler(rep, key, data, base_weights, codes, params_hat)
             obj = Objective(spec, layout, u_hat, data_b, w_b)
             if exact:
                 solver = SecondOrderSolver("hessian", max_halvings)
             else:
                 solver = PreconditionedBFGS(inv_hessian0=eig, max_halvings=max_halvings)
             state = iterate(solver, obj, layout.free_part(u_hat), tol, max_iter)
-            return layout.insert_free(state.z, u_hat), state.status, state.n_iter
+            return layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat))), state.status, state.n_iter
 
         return jax.vmap(one)(reps)
 
@@ -110,7 +113,8 @@ def bootstrap(
       data: the data ``res`` was fitted on.
       n_boot: number of replicates B.
       key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b uses
-        ``jax.random.split(key, n_boot)[b]``, so results do not depend on ``chunk_size``.
+        ``jax.random.fold_in(key, b)``, so results do not depend on ``chunk_size`` (and the first
+        B replicates of a larger run are the same).
       kind: "nonparametric" (resample observations, or whole clusters when ``cluster`` is given)
         or "parametric" (new data from ``simulate(params, key, data) -> data``, same shapes).
       simulate: the parametric simulator (params are the fitted ones, JAX arrays).
@@ -154,7 +158,7 @@ def bootstrap(
     w_np = _validation.check_weights(weights, n)
     codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
     tol = cfg.tol if tol is None else float(tol)
-    keys = jax.random.split(_as_key(key), n_boot)
+    reps = np.arange(n_boot, dtype=np.int32)
 
     resampler = Resampler("cluster" if cluster is not None else kind, n or 1, n_groups, simulate)
     dtype = cfg.dtype
@@ -166,17 +170,17 @@ def bootstrap(
         params_hat = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), res.params)
         u_hat = jnp.asarray(res._u, dtype)
         eig = _start_inverse_hessian(res._hess_z, dtype)
-        args = (data_c, base_w, codes_j, params_hat, u_hat, eig, jnp.asarray(tol, dtype), jnp.asarray(max_iter, jnp.int32))
+        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, eig, jnp.asarray(tol, dtype),
+                jnp.asarray(max_iter, jnp.int32))
 
-        u, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), keys, args, chunk_size, progress)
+        theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress)
         failed = np.nonzero(status != _status.CONVERGED)[0]
         n_polished = failed.size
-        if failed.size:  # exact Newton for the replicates the chord iteration could not finish
+        if failed.size:  # exact Newton for the replicates the quasi-Newton iteration could not finish
             polish = _batch_solver(engine, resampler, True)
-            pu, pstatus, piter = _run_chunks(polish, keys[failed], args, _bucket(failed.size, chunk_size), False)
-            u[failed], status[failed], n_iter[failed] = pu, pstatus, n_iter[failed] + piter
-        samples = jax.vmap(engine.key.layout.constrain)(jnp.asarray(u))
-        samples = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), samples)
+            pt, pstatus, piter = _run_chunks(polish, reps[failed], args, _bucket(failed.size, chunk_size), False)
+            theta[failed], status[failed], n_iter[failed] = pt, pstatus, n_iter[failed] + piter
+    samples = _unflatten_batch(res._layout, theta.astype(np.float64))
 
     converged = status == _status.CONVERGED
     n_failed = int((~converged).sum())
@@ -229,7 +233,7 @@ def _bucket(m: int, chunk_size: int | None) -> int:
 
 def _run_chunks(fn, reps, args, chunk_size, progress):
     """Apply the batch solver chunk by chunk; the last chunk is padded to the same shape."""
-    total = reps.shape[0]
+    total = len(reps)
     size = total if chunk_size is None else min(chunk_size, total)
     starts = range(0, total, size)
     if progress:
@@ -243,12 +247,21 @@ def _run_chunks(fn, reps, args, chunk_size, progress):
         chunk = reps[start : start + size]
         m = chunk.shape[0]
         if m < size:  # pad with copies of the first replicate: same compiled shape
-            chunk = jnp.concatenate([chunk, jnp.repeat(chunk[:1], size - m, axis=0)])
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - m, axis=0)])
         u, status, n_iter = fn(chunk, *args)
         us.append(np.asarray(u)[:m])
         statuses.append(np.asarray(status)[:m])
         iters.append(np.asarray(n_iter)[:m])
     return np.concatenate(us), np.concatenate(statuses), np.concatenate(iters)
+
+
+def _unflatten_batch(layout, theta: np.ndarray):
+    """(B, k) flat constrained estimates -> params pytree with a leading axis B."""
+    leaves, start = [], 0
+    for shape, m in zip(layout.shapes, layout.sizes):
+        leaves.append(theta[:, start : start + m].reshape((theta.shape[0],) + shape))
+        start += m
+    return jax.tree_util.tree_unflatten(layout.treedef, leaves)
 
 
 def _jackknife(engine, n, groups, args, dtype):
@@ -259,8 +272,6 @@ def _jackknife(engine, n, groups, args, dtype):
     group_codes = jnp.asarray(np.arange(n) % g, jnp.int32)
     fn = _batch_solver(engine, Resampler("jackknife", n), False)
     with _dtypes.precision_scope(dtype):
-        jack_args = (args[0], args[1], group_codes) + args[3:]
-        u, status, _ = _run_chunks(fn, jnp.arange(g, dtype=jnp.int32), jack_args, None, False)
-        theta = jax.vmap(lambda uu: engine.key.layout.flatten(engine.key.layout.constrain(uu)))(jnp.asarray(u))
-    theta = np.asarray(theta, dtype=np.float64)
-    return theta[status == _status.CONVERGED]
+        jack_args = args[:3] + (group_codes,) + args[4:]
+        theta, status, _ = _run_chunks(fn, np.arange(g, dtype=np.int32), jack_args, None, False)
+    return theta.astype(np.float64)[status == _status.CONVERGED]

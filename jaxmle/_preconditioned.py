@@ -61,25 +61,28 @@ class PreconditionedBFGS:
         d = -(b @ g)
         gd = g @ d
 
-        def accept(f_new, g_new, t):
+        eps = jnp.finfo(f.dtype).eps
+
+        def accept(f_new, g_new, magnitude, t):
+            # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
+            slack = 10 * eps * jnp.maximum(jnp.abs(f), magnitude)
             return jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (f_new <= f + ARMIJO_C * t * gd + slack)
 
         def cond(c):
-            t, f_new, g_new, k = c
-            return (~accept(f_new, g_new, t)) & (k < self.max_halvings)
+            t, f_new, g_new, magnitude, k = c
+            return (~accept(f_new, g_new, magnitude, t)) & (k < self.max_halvings)
 
         def body(c):
-            t, _, _, k = c
-            t = 0.5 * t
-            f_new, g_new = self._value_and_grad(obj, z + t * d)
-            return t, f_new, g_new, k + 1
+            t, _, _, _, k = c
+            t = jnp.where(k < 0, 1.0, 0.5 * t)
+            f_new, g_new, magnitude = obj.value_grad_magnitude(z + t * d)
+            return t, f_new, g_new, magnitude, k + 1
 
-        t0 = jnp.ones((), z.dtype)
-        f1, g1, magnitude = obj.value_grad_magnitude(z + d)
-        # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
-        slack = 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), magnitude)
-        t, f_new, g_new, k = jax.lax.while_loop(cond, body, (t0, f1, g1, jnp.zeros((), jnp.int32)))
-        ok = accept(f_new, g_new, t)
+        # one compiled evaluation site: the loop's first pass tries the full step t = 1
+        inf = jnp.full((), jnp.inf, z.dtype)
+        init = (jnp.ones((), z.dtype), inf, g, jnp.zeros((), z.dtype), jnp.full((), -1, jnp.int32))
+        t, f_new, g_new, magnitude, k = jax.lax.while_loop(cond, body, init)
+        ok = accept(f_new, g_new, magnitude, t)
         s = t * d
         y = g_new - g
         sy = s @ y

@@ -37,9 +37,9 @@ def logit_boot(logit_fit, logit_data):
 
 
 def _resample_indices(key, n_boot, b, n):
-    """The observations replicate b draws (the documented scheme: split(key, n_boot)[b])."""
+    """The observations replicate b draws (the documented scheme: fold_in(key, b))."""
     with jax.enable_x64(True):
-        k = jax.random.split(key, n_boot)[b]
+        k = jax.random.fold_in(key, b)
         return np.asarray(jax.random.randint(k, (n,), 0, n))
 
 
