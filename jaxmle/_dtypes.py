@@ -36,18 +36,22 @@ def precision_scope(dtype: np.dtype):
         yield
 
 
-def as_float_array(x, dtype: np.dtype) -> jax.Array:
-    """Convert a floating (or integer) leaf to a JAX array of ``dtype``."""
-    return jnp.asarray(np.asarray(x), dtype=dtype) if not isinstance(x, jax.Array) else x.astype(dtype)
-
-
 def cast_data(tree, dtype: np.dtype):
-    """Cast the floating leaves of a data pytree to ``dtype``; integer/bool leaves keep their kind."""
+    """Cast the floating leaves of a pytree to ``dtype``; integer/bool leaves keep their kind.
+
+    NumPy inputs stay NumPy (the compiled call transfers them; no eager device op is compiled);
+    JAX arrays stay on their device. In float32 mode 64-bit integers become int32.
+    """
+    dtype = np.dtype(dtype)
 
     def cast(x):
-        arr = x if isinstance(x, jax.Array) else np.asarray(x)
-        if jnp.issubdtype(arr.dtype, jnp.floating):
-            return jnp.asarray(arr, dtype=dtype)
-        return jnp.asarray(arr)
+        if isinstance(x, jax.Array):
+            return x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
+        arr = np.asarray(x)
+        if np.issubdtype(arr.dtype, np.floating) or arr.dtype == object:
+            return arr.astype(dtype, copy=False)
+        if dtype == np.float32 and arr.dtype.itemsize == 8 and np.issubdtype(arr.dtype, np.integer):
+            return arr.astype(np.int32)
+        return arr
 
     return jax.tree_util.tree_map(cast, tree)

@@ -7,7 +7,6 @@ import warnings
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -99,16 +98,15 @@ def maximize(
         raise ValueError("expected_info must accept a weights= keyword when weights are given")
 
     with _dtypes.precision_scope(np_dtype):
-        params_cast = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=np_dtype), params0)
+        params_cast = _dtypes.cast_data(params0, np_dtype)
         data_cast = _dtypes.cast_data(data, np_dtype)
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
-        w = jnp.ones((n if n is not None else 1,), np_dtype) if w_np is None else jnp.asarray(w_np, np_dtype)
+        w = np.ones((n if n is not None else 1,), np_dtype) if w_np is None else w_np.astype(np_dtype)
         engine = cfg.engine(scalar, verbose)
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
         start, out, params_hat, parts = engine.fit(
-            params_cast, data_cast, w, jnp.asarray(cfg.tol, np_dtype), jnp.asarray(cfg.max_iter, jnp.int32),
-            None if codes is None else jnp.asarray(codes),
+            params_cast, data_cast, w, np.asarray(cfg.tol, np_dtype), np.asarray(cfg.max_iter, np.int32), codes,
             meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
         )
     _check_start(start, scalar, log_prior)
@@ -170,8 +168,12 @@ def _check_loglik_output(loglik, params, data, n):
     """Return (scalar?, n) from the abstract output of ``loglik``; raise for a wrong shape."""
     try:
         shape = jax.eval_shape(loglik, params, data).shape
-    except Exception as err:  # noqa: BLE001 - re-raised with context
-        raise type(err)(f"loglik(params0, data) failed: {err}") from err
+    except Exception as err:  # noqa: BLE001 - re-raised with context, same type where possible
+        try:
+            wrapped = type(err)(f"loglik(params0, data) failed: {err}")
+        except Exception:  # noqa: BLE001 - exception types with other constructors
+            wrapped = RuntimeError(f"loglik(params0, data) failed: {type(err).__name__}: {err}")
+        raise wrapped from err
     if shape == ():
         return True, n
     if len(shape) == 1 and (n is None or shape[0] == n):

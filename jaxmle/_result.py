@@ -98,6 +98,10 @@ class MLEResult(_CoefficientsMixin):
       converged, n_iter, grad_norm: diagnostics; ``grad_norm`` is the relative gradient
         ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` in the unconstrained parameters.
       status: a readable message (``"converged"``, ``"iteration limit reached ..."``).
+      info: solver diagnostics: ``n_halvings`` (line-search step halvings), ``curvature_min`` /
+        ``curvature_max`` (eigenvalue range of the solver's last curvature matrix, NaN for
+        gradient-only methods), ``information_min_eig`` (smallest eigenvalue of the observed
+        information scaled to unit diagonal: near 0 flags weak identification, < 0 a saddle).
       method, cov_type: as requested. ``is_map`` is True for a penalised (``log_prior``) fit.
       fixed: per-name booleans for parameters held at their start.
       unidentified: names of parameters with NaN standard errors (singular/indefinite information).
@@ -196,6 +200,7 @@ class MLEResult(_CoefficientsMixin):
             ("Covariance:", cov_label),
             ("Converged:", str(self.converged)),
             ("Iterations:", str(self.n_iter)),
+            ("Step halvings:", str(self.info.get("n_halvings", 0))),
         ]
         right = [
             ("No. observations:", str(self.nobs)),
@@ -203,6 +208,7 @@ class MLEResult(_CoefficientsMixin):
             ("AIC:", f"{self.aic:.6g}"),
             ("BIC:", f"{self.bic:.6g}"),
             ("Rel. gradient:", f"{self.grad_norm:.2e}"),
+            ("Min eig(scaled -H):", f"{self.info.get('information_min_eig', float('nan')):.2e}"),
         ]
         if self.is_map:
             left.append(("Log prior:", f"{self.log_prior:.6g}"))
