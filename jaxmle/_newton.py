@@ -77,8 +77,8 @@ class SecondOrderSolver:
         return NewtonState(z0, nan, jnp.zeros((k,), dtype), jnp.zeros((k, k), dtype), zero,
                            zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype))
 
-    def direction(self, g, m):
-        lam, vec = jnp.linalg.eigh(m)
+    def direction(self, g, lam, vec):
+        """Modified Newton direction from the eigendecomposition ``M = V diag(lam) V^T``."""
         scale = jnp.max(jnp.abs(lam))
         floor = jnp.maximum(scale * EIG_FLOOR, jnp.finfo(lam.dtype).tiny)
         lam_mod = jnp.maximum(jnp.abs(lam), floor)
@@ -94,12 +94,14 @@ class SecondOrderSolver:
         """Evaluate (f, g, M) at ``state.z``, decide the status, and move while still running."""
         z = state.z
         f, g, m = self.evaluate(obj, z)
+        lam, vec = jnp.linalg.eigh(m)
         log_iteration(verbose, state.n_iter, f, g, z)
-        status = decide_status(all_finite(f, g, m), self.converged(z, f, g, m, tol), state.stalled, state.n_iter, max_iter)
+        converged = self.converged(z, f, g, lam, vec, tol)
+        status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         running = status == _status.RUNNING
 
         def move(_):
-            return self.line_search(obj, z, f, g, m)
+            return self.line_search(obj, z, f, g, self.direction(g, lam, vec))
 
         def stay(_):
             return z, jnp.array(True), jnp.zeros((), jnp.int32), jnp.zeros((), z.dtype)
@@ -110,38 +112,38 @@ class SecondOrderSolver:
             stalled=~ok, n_halvings=state.n_halvings + halvings, step_size=t,
         )
 
-    def line_search(self, obj, z, f, g, m):
-        """Backtracking (Armijo) along the modified Newton direction; non-finite values are rejected.
+    def line_search(self, obj, z, f, g, d):
+        """Backtracking (Armijo) from t = 1 along ``d``; non-finite values are rejected.
 
         Returns ``(z_new, accepted, halvings, step)``; ``z_new = z`` when nothing was accepted."""
-        d = self.direction(g, m)
-        gd = g @ d
-        f1, magnitude = obj.value_and_magnitude(z + d)
-        # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
-        slack = 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), magnitude)
+        gd = jnp.minimum(g @ d, 0.0)
+        eps = jnp.finfo(f.dtype).eps
 
-        def accept(f_new, t):
-            return jnp.isfinite(f_new) & (f_new <= f + ARMIJO_C * t * jnp.minimum(gd, 0.0) + slack)
+        def accept(f_new, magnitude, t):
+            # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
+            slack = 10 * eps * jnp.maximum(jnp.abs(f), magnitude)
+            return jnp.isfinite(f_new) & (f_new <= f + ARMIJO_C * t * gd + slack)
 
         def cond(c):
-            t, f_new, k = c
-            return (~accept(f_new, t)) & (k < self.max_halvings)
+            t, f_new, magnitude, k = c
+            return (~accept(f_new, magnitude, t)) & (k < self.max_halvings)
 
         def body(c):
-            t, _, k = c
-            t = 0.5 * t
-            return t, obj.value(z + t * d), k + 1
+            t, _, _, k = c
+            t = jnp.where(k < 0, 1.0, 0.5 * t)  # the first pass tries the full step
+            f_new, magnitude = obj.value_and_magnitude(z + t * d)
+            return t, f_new, magnitude, k + 1
 
-        t0 = jnp.ones((), z.dtype)
-        t, f_new, k = jax.lax.while_loop(cond, body, (t0, f1, jnp.zeros((), jnp.int32)))
-        ok = accept(f_new, t)
+        init = (jnp.ones((), z.dtype), jnp.full((), jnp.inf, z.dtype), jnp.zeros((), z.dtype),
+                jnp.full((), -1, jnp.int32))
+        t, f_new, magnitude, k = jax.lax.while_loop(cond, body, init)
+        ok = accept(f_new, magnitude, t)
         return jnp.where(ok, z + t * d, z), ok, k, jnp.where(ok, t, 0.0)
 
-    def converged(self, z, f, g, m, tol):
+    def converged(self, z, f, g, lam, vec, tol):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
         level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
         progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
-        lam, vec = jnp.linalg.eigh(m)
         scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(g, z, f) <= tol
         positive = lam[0] > EIG_FLOOR * scale

@@ -220,8 +220,9 @@ def laplace(scale: float, on: Any = None, eps: float | None = None) -> Laplace:
     value z has ``|z| = r lam`` with r < 1 lands at ``eps r / sqrt(1 - r^2)``, and the others at the
     soft-threshold value ``sign(z)(|z| - lam)`` up to about ``lam eps^2 / (2 theta^2)``.
 
-    The Laplace covariance (``res.cov``) of a coefficient shrunk to ~0 is of order ``scale * eps``
-    and is not a meaningful standard error (the posterior there is far from Gaussian).
+    The Laplace variance (``res.cov``) of a coefficient shrunk to ~0 is of order ``scale * eps``
+    (the inverse of the penalty's curvature at 0), so its "standard error" of order
+    ``sqrt(scale * eps)`` is an artefact of the smoothing, not a meaningful uncertainty.
 
     Args:
       scale: the Laplace scale b (> 0); the lasso penalty weight is ``1 / scale``.
