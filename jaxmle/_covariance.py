@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax.numpy as jnp
 import numpy as np
 
-from ._numerics import nan_aware_congruence, safe_inverse
+from ._numerics import SINGULAR_RTOL, nan_aware_congruence, safe_inverse
 
 COV_TYPES = ("oim", "opg", "robust", "cluster", "expected", "none")
 NEEDS_SCORES = ("opg", "robust", "cluster")
@@ -67,3 +68,34 @@ def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None
         raise ValueError(cov_type)
     cov = nan_aware_congruence(np.asarray(jac, dtype=np.float64), cov_z)
     return CovarianceResult(cov=cov, bad_z=bad, info_min_eig=min_eig, hessian_ok=hessian_ok)
+
+
+BATCH_COV_TYPES = ("oim", "opg", "robust", "expected", "none")
+
+
+def _inverse_or_nan(a):
+    """Inverse of a symmetric matrix that must be positive definite and well conditioned
+    (scaled smallest eigenvalue > SINGULAR_RTOL), else all NaN. Traceable (for jit/vmap)."""
+    a = 0.5 * (a + a.T)
+    d = jnp.diag(a)
+    s = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 0.0)
+    ok = jnp.all(d > 0) & (jnp.linalg.eigvalsh(a * s[:, None] * s[None, :])[0] > SINGULAR_RTOL)
+    return jnp.where(ok, jnp.linalg.inv(a), jnp.nan)
+
+
+def batch_assemble(cov_type: str, parts):
+    """The covariance of :func:`assemble` as a traceable function (for ``make_solver`` under
+    ``vmap``): the same formulas, but a singular or indefinite matrix makes the whole covariance
+    NaN (per-parameter diagnosis is :func:`maximize`'s job)."""
+    if cov_type == "oim":
+        cov_z = _inverse_or_nan(-parts.hess_z)
+    elif cov_type == "opg":
+        cov_z = _inverse_or_nan(parts.meat)
+    elif cov_type == "robust":
+        a_inv = _inverse_or_nan(-parts.hess_z)
+        cov_z = a_inv @ parts.meat @ a_inv
+    elif cov_type == "expected":
+        cov_z = _inverse_or_nan(parts.expected)
+    else:
+        raise ValueError(f"cov_type for a batched solve: unknown {cov_type!r}; expected one of {BATCH_COV_TYPES}")
+    return parts.jac @ cov_z @ parts.jac.T

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _status
+from ._covariance import BATCH_COV_TYPES, batch_assemble
 from ._setup import FitConfig, configure
 
 
@@ -33,6 +34,9 @@ class Solution(NamedTuple):
         ``log_posterior`` adds the log prior (equal to ``loglik`` without one).
       converged: bool; ``status`` the code (0 converged, 1 iteration limit, 2 stalled, 3 non-finite).
       n_iter: iterations taken; ``grad_norm`` the final relative gradient.
+      cov: (k, k) covariance of the flat constrained parameters (``names`` order) when the solver
+        was made with a ``cov_type``, else None; all NaN where the needed matrix is singular or
+        indefinite. Standard errors: ``jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))``.
     """
 
     params: Any
@@ -42,6 +46,7 @@ class Solution(NamedTuple):
     status: jax.Array
     n_iter: jax.Array
     grad_norm: jax.Array
+    cov: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Solver:
     """A pure solve for a fixed model, method and parameter layout; see :func:`make_solver`."""
 
     config: FitConfig
+    cov_type: str = "none"
 
     def __call__(self, params0, data=None, weights=None) -> Solution:
         """Solve from ``params0`` on ``data`` (with frequency ``weights`` (n,) if given)."""
@@ -60,10 +66,16 @@ class Solver:
             n = leaves[0].shape[0] if leaves else max(jax.eval_shape(cfg.loglik, params, data).shape + (1,))
             weights = jnp.ones((n,), cfg.dtype)
         engine = cfg.engine(scalar)
-        out = engine.solve(
-            cfg.layout.unconstrain(params), data, jnp.asarray(weights, cfg.dtype),
-            jnp.asarray(cfg.tol, cfg.dtype), jnp.asarray(cfg.max_iter, jnp.int32),
-        )
+        weights = jnp.asarray(weights, cfg.dtype)
+        tol, max_iter = jnp.asarray(cfg.tol, cfg.dtype), jnp.asarray(cfg.max_iter, jnp.int32)
+        cov = None
+        if self.cov_type == "none":
+            out = engine.solve(cfg.layout.unconstrain(params), data, weights, tol, max_iter)
+        else:
+            meat_kind = "opg" if self.cov_type in ("opg", "robust") else "none"
+            _, out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, meat_kind=meat_kind,
+                                          n_groups=0, expected=self.cov_type == "expected")
+            cov = batch_assemble(self.cov_type, parts)
         return Solution(
             params=cfg.layout.constrain(out.u),
             loglik=out.loglik,
@@ -72,6 +84,7 @@ class Solver:
             status=out.status,
             n_iter=out.n_iter,
             grad_norm=out.grad_norm,
+            cov=cov,
         )
 
 
@@ -88,6 +101,7 @@ def make_solver(
     options: dict | None = None,
     expected_info: Callable | None = None,
     dtype: str = "float64",
+    cov_type: str = "none",
 ) -> Solver:
     """Return a pure function ``solve(params0, data=None, weights=None) -> Solution``.
 
@@ -95,10 +109,14 @@ def make_solver(
     structure, shapes, supports and fixed mask; each call passes its own start). The function can
     be ``jax.jit``-ed and ``jax.vmap``-ed over starts, data and weights; it reuses the compiled
     solve of ``maximize`` for the same model. For float64 under your own transformations, call it
-    inside ``with jax.enable_x64(True):``.
+    inside ``with jax.enable_x64(True):``. ``cov_type`` ("oim", "opg", "robust", "expected"; default
+    "none") adds each fit's covariance to the :class:`Solution` (cluster-robust needs ``maximize``).
     """
+    if cov_type not in BATCH_COV_TYPES:
+        raise ValueError(f"cov_type: unknown {cov_type!r} for make_solver; expected one of {', '.join(BATCH_COV_TYPES)}")
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
+        needs_expected=cov_type == "expected",
     )
-    return Solver(cfg)
+    return Solver(cfg, cov_type)
