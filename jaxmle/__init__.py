@@ -3,6 +3,7 @@
 The public API (see ``API.md``); everything else lives in private modules.
 """
 
+from . import priors as priors
 from ._bootstrap import bootstrap as bootstrap
 from ._bootstrap_result import BootstrapResult as BootstrapResult
 from ._hypothesis import TestResult as TestResult
@@ -12,6 +13,8 @@ from ._hypothesis import wald_test as wald_test
 from ._maximize import maximize as maximize
 from ._multistart import MultistartResult as MultistartResult
 from ._multistart import multistart as multistart
+from ._profile import ProfileResult as ProfileResult
+from ._profile import profile as profile
 from ._result import DeltaResult as DeltaResult
 from ._solve import Solution as Solution
 from ._solve import Solver as Solver
@@ -21,6 +24,7 @@ from ._warnings import BoundaryWarning as BoundaryWarning
 from ._warnings import ConvergenceWarning as ConvergenceWarning
 from ._warnings import HessianWarning as HessianWarning
 from ._warnings import JaxmleWarning as JaxmleWarning
+from ._warnings import ProfileWarning as ProfileWarning
 
 __version__ = "0.1.0"
 
@@ -39,8 +43,12 @@ __all__ = [
     "ConvergenceWarning",
     "HessianWarning",
     "BoundaryWarning",
+    "ProfileWarning",
     "lr_test",
     "wald_test",
     "score_test",
     "TestResult",
+    "profile",
+    "ProfileResult",
+    "priors",
 ]

@@ -40,17 +40,12 @@ from ._numerics import safe_inverse
 from ._setup import FitConfig
 from ._solve import Solver
 from ._table import Summary
-from ._warnings import ConvergenceWarning, JaxmleWarning
+from ._warnings import ConvergenceWarning, ProfileWarning
 
-__all__ = ["profile", "ProfileResult", "ProfileWarning"]
+__all__ = ["profile", "ProfileResult"]
 
 # Root finding on D(psi): at most this many rounds of (batched) refits per call of conf_int.
 MAX_ROUNDS = 60
-
-
-class ProfileWarning(JaxmleWarning):
-    """A profile-likelihood result is incomplete: the cut-off is not crossed inside the grid, an
-    endpoint refit failed, or the profile rises above the fit's maximum."""
 
 
 def chi2_1_quantile(alpha: float) -> float:
@@ -365,6 +360,19 @@ def _leaf_of(layout, j: int):
     raise IndexError(j)  # pragma: no cover
 
 
+def _profile_config(cfg: FitConfig, loglik: Callable, j: int, uj: int) -> FitConfig:
+    """``res``'s FitConfig with flat parameter j (unconstrained index uj) fixed as well: the config
+    ``make_solver(loglik, res.params, ..., fixed=<res's mask plus j>)`` builds, without re-validating
+    ``res.params`` (an estimate rounded onto a bound would fail that check)."""
+    layout = cfg.layout
+    profile_layout = dataclasses.replace(
+        layout,
+        free_u=tuple(i for i in layout.free_u if i != uj),
+        fixed_theta=tuple(f or i == j for i, f in enumerate(layout.fixed_theta)),
+    )
+    return dataclasses.replace(cfg, loglik=loglik, layout=profile_layout)
+
+
 @functools.lru_cache(maxsize=64)
 def _batch_refit(cfg: FitConfig, j: int, scalar: bool):
     """Jitted ``(starts (b, k), data, weights) -> (theta (b, k), value (b,), status (b,), n_iter (b,), slope (b,))``.
@@ -500,13 +508,7 @@ def profile(
         )
     grid = _default_grid(res, layout, j, uj, sup, int(n_grid), float(width)) if grid is None else _check_grid(grid, sup, name)
 
-    profile_layout = dataclasses.replace(
-        layout,
-        free_u=tuple(i for i in layout.free_u if i != uj),
-        fixed_theta=tuple(f or i == j for i, f in enumerate(layout.fixed_theta)),
-    )
-    pcfg = dataclasses.replace(cfg, loglik=loglik, layout=profile_layout)
-    fn = _batch_refit(pcfg, j, bool(res._scalar))
+    fn = _batch_refit(_profile_config(cfg, loglik, j, uj), j, bool(res._scalar))
     dtype = cfg.dtype
     theta_hat = np.asarray(res._flat, dtype=np.float64)
     max_loglik = float(res.loglik) + (float(res.log_prior) if res.is_map else 0.0)
@@ -534,15 +536,16 @@ def profile(
             "of conf_int and plot (see .converged)",
             ConvergenceWarning, stacklevel=2,
         )
+    eps = float(np.finfo(dtype).eps)
+    rounding = 64.0 * eps * max(1.0, abs(max_loglik))  # the rounding level of the log-likelihood sums
     excess = np.where(converged, value - max_loglik, -np.inf)
-    if converged.any() and excess.max() > max(1e-6, 1e-9 * abs(max_loglik)):
+    if converged.any() and excess.max() > max(1e-6, rounding):
         i = int(np.argmax(excess))
         warnings.warn(
             f"the profile of {name} rises {excess[i]:.3g} above the maximum of res at {name}={grid[i]:.6g}: res is not "
             "the (global) maximum; refit from the profile's maximiser there (ProfileResult.params)",
             ProfileWarning, stacklevel=2,
         )
-    eps = float(np.finfo(dtype).eps)
     return ProfileResult(
         name=name,
         grid=grid,
@@ -558,6 +561,6 @@ def profile(
         _index=j,
         _theta_hat=theta_hat,
         _slope=slope,
-        _ftol=max(1e-10, 64.0 * eps * max(1.0, abs(max_loglik))),
+        _ftol=max(1e-10, rounding),
         _refit=refit,
     )

@@ -22,3 +22,8 @@ class HessianWarning(JaxmleWarning):
 
 class BoundaryWarning(JaxmleWarning):
     """A constrained estimate sits (numerically) on the boundary of its support."""
+
+
+class ProfileWarning(JaxmleWarning):
+    """A profile-likelihood result is incomplete: the cut-off is not crossed inside the grid, an
+    endpoint refit failed, or the profile rises above the fit's maximum."""

@@ -126,14 +126,13 @@ class _Prior:
 
     def __call__(self, params) -> jax.Array:
         """The log prior of ``params`` (a scalar; no normalising constant)."""
-        total = jnp.zeros(())
+        parts = []  # summed from Python's weakly typed 0, so the result keeps the parameters' dtype
         for leaf, mask in zip(jax.tree_util.tree_leaves(params), self._masks(params)):
             if not mask.any():
                 continue
-            x = jnp.asarray(leaf)
-            terms = self._elementwise(x)
-            total = total + (jnp.sum(terms) if mask.all() else jnp.sum(jnp.where(jnp.asarray(mask), terms, 0.0)))
-        return total
+            terms = self._elementwise(jnp.asarray(leaf))
+            parts.append(jnp.sum(terms) if mask.all() else jnp.sum(jnp.where(jnp.asarray(mask), terms, 0.0)))
+        return jnp.asarray(sum(parts))
 
     def _on_repr(self) -> str:
         return "" if self.on is None else f", on={self.on.tree(as_lists=True)!r}"
