@@ -96,7 +96,9 @@ class MLEResult(_CoefficientsMixin):
         parameters have zero rows, unidentified ones NaN.
       hessian: (k, k) Hessian of the log-likelihood (+ log prior) in the constrained parameters.
       converged, n_iter, grad_norm: diagnostics; ``grad_norm`` is the relative gradient
-        ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` in the unconstrained parameters.
+        ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` in the unconstrained parameters at the last
+        evaluation (for "newton", a last Newton step is then taken without re-evaluating, which
+        squares the remaining error).
       status: a readable message (``"converged"``, ``"iteration limit reached ..."``).
       info: solver diagnostics: ``n_halvings`` (line-search step halvings), ``curvature_min`` /
         ``curvature_max`` (eigenvalue range of the solver's last curvature matrix, NaN for
