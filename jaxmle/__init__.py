@@ -3,6 +3,7 @@
 The public API (see ``API.md``); everything else lives in private modules.
 """
 
+from . import models as models
 from . import priors as priors
 from ._bootstrap import bootstrap as bootstrap
 from ._bootstrap_result import BootstrapResult as BootstrapResult
@@ -51,4 +52,5 @@ __all__ = [
     "profile",
     "ProfileResult",
     "priors",
+    "models",
 ]
