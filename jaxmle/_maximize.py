@@ -12,6 +12,7 @@ import optax
 
 from . import _covariance, _dtypes, _status, _validation
 from ._layout import Layout
+from ._numerics import SINGULAR_RTOL
 from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning
@@ -222,7 +223,10 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     bad_theta = (np.abs(np.nan_to_num(np.asarray(jac))) @ covres.bad_z.astype(float)) > 0
     names = tuple(n for n, b in zip(layout.names, bad_theta) if b)
     if not covres.hessian_ok:
-        kind = "not negative definite (saddle point or not a maximum)" if covres.info_min_eig < 0 else "singular"
+        if covres.info_min_eig < -SINGULAR_RTOL:
+            kind = "not negative definite (a saddle point or not a maximum)"
+        else:
+            kind = "singular (flat in some direction: parameters not identified)"
         warnings.warn(
             f"Hessian of the log-likelihood is {kind} at the estimate "
             f"(smallest scaled eigenvalue {covres.info_min_eig:.3g}); "

@@ -87,14 +87,21 @@ def multistart(
 ) -> MultistartResult:
     """Solve from every start in one ``vmap``-ed solve; return the best fit and the distinct optima.
 
+    The arguments not listed below mean what they mean in :func:`maximize` (and apply to the final
+    fit of the best optimum). Starts outside the support are reported as failed, not raised.
+
     Args:
+      loglik: the log-likelihood, as for :func:`maximize`.
       starts: a batch of starting pytrees (every leaf with a leading axis of length n_starts), or a
         sampler ``fn(key, n) -> batch`` called with ``key`` and ``n_starts``.
-      n_starts, key: for a sampler: how many starts and the PRNG key (or integer seed).
+      data: the data, as for :func:`maximize`.
+      n_starts: for a sampler: how many starts to draw.
+      key: for a sampler: the PRNG key (or an integer seed).
       distinct_rtol: two optima are the same when their flat estimates differ by at most
         ``distinct_rtol * max(1, |theta|)`` in every coordinate.
-      The other arguments mean what they mean in :func:`maximize` (and apply to the final fit of
-      the best optimum). Starts outside the support are reported as failed, not raised.
+
+    Returns:
+      A :class:`MultistartResult`: the best :class:`MLEResult` and the table of distinct optima.
     """
     if callable(starts):
         if n_starts is None or key is None:

@@ -49,7 +49,9 @@ def safe_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
     ok = d > 0
     bad = ~ok
     idx = np.nonzero(ok)[0]
-    min_eig = -np.inf if bad.any() else np.inf
+    # a negative diagonal entry is negative curvature (-inf); a zero one a flat direction (0)
+    tol = SINGULAR_RTOL * max(float(np.max(np.abs(d))), np.finfo(np.float64).tiny)
+    min_eig = -np.inf if np.any(d < -tol) else (0.0 if bad.any() else np.inf)
     if idx.size:
         s = 1.0 / np.sqrt(d[idx])
         c = a[np.ix_(idx, idx)] * s[:, None] * s[None, :]

@@ -92,8 +92,16 @@ def fit(
       method: as :func:`jaxmle.maximize`; ``"fisher"`` uses ``model.expected_info``.
       cov_type: as :func:`jaxmle.maximize`; default ``model.cov_type`` (``"oim"``, or
         ``"expected"`` for the Laplace model). ``"expected"`` uses ``model.expected_info``.
-      weights, cluster, fixed, log_prior, tol, max_iter, options, cluster_correction, dtype, verbose:
-        passed to :func:`jaxmle.maximize` unchanged.
+      weights: passed to :func:`jaxmle.maximize` unchanged.
+      cluster: passed to :func:`jaxmle.maximize` unchanged.
+      fixed: passed to :func:`jaxmle.maximize` unchanged.
+      log_prior: passed to :func:`jaxmle.maximize` unchanged.
+      tol: passed to :func:`jaxmle.maximize` unchanged.
+      max_iter: passed to :func:`jaxmle.maximize` unchanged.
+      options: passed to :func:`jaxmle.maximize` unchanged.
+      cluster_correction: passed to :func:`jaxmle.maximize` unchanged.
+      dtype: passed to :func:`jaxmle.maximize` unchanged.
+      verbose: passed to :func:`jaxmle.maximize` unchanged.
 
     Returns:
       The :class:`jaxmle.MLEResult` of ``maximize(model.loglik, params0, data, ...)``.
