@@ -62,9 +62,11 @@ def test_each_replicate_equals_its_explicitly_resampled_fit(logit_boot, logit_da
         np.testing.assert_allclose(logit_boot.samples["beta"][b], ref.params["beta"], rtol=0, atol=1e-8)
 
 
-def test_reproducible_and_chunking_invariant(logit_fit, logit_data):
+def test_reproducible_and_chunking_invariant(logit_fit, logit_data, capsys):
     a = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(3))
-    b = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(3), chunk_size=16)
+    b = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(3), chunk_size=16,
+                         progress=True)
+    assert "bootstrap" in capsys.readouterr().err  # the tqdm bar over the 4 chunks
     c = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(4))
     np.testing.assert_array_equal(a.samples["beta"], b.samples["beta"])
     assert not np.allclose(a.samples["beta"], c.samples["beta"])
