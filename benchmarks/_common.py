@@ -128,6 +128,32 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
+def _cpu_sample() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return sum(v), v[3] + v[4]  # total, idle + iowait
+
+
+def wait_for_idle(max_wait: float, window: float = 0.3, min_idle: float = 0.85) -> bool:
+    """Sleep until the machine is at least ``min_idle`` idle over a ``window``-second sample (other
+    processes' load: this process sleeps meanwhile), for at most ``max_wait`` seconds. Returns
+    whether an idle window was seen. A no-op returning True when ``max_wait`` <= 0."""
+    if max_wait <= 0:
+        return True
+    deadline = time.monotonic() + max_wait
+    try:
+        while True:
+            t0, i0 = _cpu_sample()
+            time.sleep(window)
+            t1, i1 = _cpu_sample()
+            if t1 > t0 and (i1 - i0) / (t1 - t0) >= min_idle:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+    except OSError:  # no /proc/stat
+        return True
+
+
 def max_rel_diff(a: np.ndarray, ref: np.ndarray) -> float:
     """max_j |a_j - ref_j| / |ref_j| (NaN if either side has a non-finite entry)."""
     a, ref = np.asarray(a, float), np.asarray(ref, float)

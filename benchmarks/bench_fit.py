@@ -13,10 +13,15 @@ Workloads (fixed seeds, float64):
 
 Competitors are timed in the same process, interleaved round by round with the jaxmle fits (so a
 burst of load from elsewhere hits all of them alike). Each timing covers the whole fit *and* the
-standard errors (``res.bse`` is read inside the timed region). Slow competitors get fewer repeats
-(printed in the ``reps`` column). The jaxmle first call (tracing + XLA compilation + the run) is
-measured in fresh child processes: only the first ``maximize`` call is timed, not the interpreter
-start, the imports or the data generation.
+standard errors (``res.bse`` is read inside the timed region). Repeats (the ``reps`` column): 15 for
+jaxmle and sm.Poisson, 3 for the slow competitors (statsmodels with numerical derivatives, scipy
+with finite differences: seconds per fit), 3 fresh processes for the first call; --quick uses fewer.
+On a machine shared with other jobs, ``--wait-idle S`` waits (up to S s) for an idle CPU before
+each timed call; the report states how much CPU other processes used during the run.
+
+The jaxmle first call (tracing + XLA compilation + the run) is measured in fresh child processes:
+only the first ``maximize`` call is timed, not the interpreter start, the imports or the data
+generation. Its parts come from ``jax.monitoring`` compile events.
 
 Ratios are competitor time / jaxmle steady-state time, from the same start. "rel diff" columns are
 max_j |competitor_j - jaxmle_j| / |jaxmle_j| over the estimates and the standard errors.
@@ -49,6 +54,46 @@ TARGETS = [
 ]
 
 
+def _busy_seconds() -> float:
+    """CPU seconds spent busy by the whole machine so far (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+# --wait-idle: before each timed call, wait up to this many seconds for the machine to be idle.
+IDLE = {"wait": 0.0, "calls": 0, "not_idle": 0}
+
+
+def settle() -> None:
+    if IDLE["wait"] > 0:
+        IDLE["calls"] += 1
+        if not C.wait_for_idle(IDLE["wait"]):
+            IDLE["not_idle"] += 1
+
+
+def _git_state() -> str:
+    """HEAD commit of the benchmarked tree and whether jaxmle/ has uncommitted changes (read-only git)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "jaxmle"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes in jaxmle/' if dirty else ''}" if head else "unknown"
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
@@ -78,7 +123,9 @@ def child(workload: str, n: int) -> None:
         call = lambda: C.jaxmle_w2(data, start)  # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        cpu0 = time.process_time()
         first, res = C.timed(call)
+        first_cpu = time.process_time() - cpu0
         n_first = len(events)
         second, _ = C.timed(call)
 
@@ -88,6 +135,7 @@ def child(workload: str, n: int) -> None:
 
     out = {
         "first_s": first,
+        "first_cpu_s": first_cpu,
         "second_s": second,
         "converged": bool(res.converged),
         "trace_s": total("jaxpr_trace_duration"),
@@ -105,6 +153,7 @@ def child(workload: str, n: int) -> None:
 
 def first_call(workload: str, n: int) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", workload, "--n", str(n)]
+    settle()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     for line in proc.stdout.splitlines():
         if line.startswith("CHILD_JSON "):
@@ -226,6 +275,7 @@ def run_rounds(entries):
     for r in range(rounds):
         for name, fn, reps, timing in entries:
             if r < reps:
+                settle()
                 dt, out = C.timed(fn)
                 timing.add(dt, out)
         log(f"  round {r + 1}/{rounds} done")
@@ -362,22 +412,30 @@ def render(report) -> str:
     out.append(f"## jaxmle fit benchmark{' (QUICK: small n, not for the record)' if meta['quick'] else ''}\n")
     out.append(f"- machine: {meta['processor']}, {meta['nproc']} CPUs; load average before/after: "
                f"{meta['load_before']} / {meta['load_after']}")
-    out.append(f"- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    out.append(f"- other processes used {100 * meta['others_cpu_share']:.0f}% of the machine's CPU during the run "
+               "(0% = idle apart from this benchmark)")
+    wi = meta["wait_idle"]
+    if wi["wait"] > 0:
+        out.append(f"- --wait-idle {wi['wait']:g}: {wi['calls'] - wi['not_idle']}/{wi['calls']} timed calls started "
+                   "after an idle window (>= 85% idle CPU); the rest after waiting the full time")
+    out.append(f"- jaxmle at git {meta['git']}")
     out.append("- env: " + ", ".join(f"{k}={v}" for k, v in meta["env"].items()))
     out.append(f"- W1 n={meta['w1_n']}, W2 n={meta['w2_n']}; total benchmark time {meta['total_s']:.0f} s\n")
 
     out.append("### jaxmle first call in a fresh process (trace + compile + run; imports and data not timed)\n")
-    out.append("| workload | reps | min | median | of which XLA compile (all / `_fit`) | tracing | lowering | rest (validation, run, ...) | steady call in same process |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
+    out.append("| workload | reps | min | median | CPU time (median) | of which XLA compile (all / `_fit`) | tracing | lowering | rest (validation, run, ...) | steady call in same process |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     for w, fc in report["first_call"].items():
         firsts = [c["first_s"] for c in fc]
         med = lambda k: statistics.median(c[k] for c in fc)  # noqa: E731
         out.append(f"| {w} | {len(fc)} | {fmt_t(min(firsts))} | {fmt_t(statistics.median(firsts))} | "
-                   f"{fmt_t(med('compile_s'))} / {fmt_t(med('fit_compile_s'))} | {fmt_t(med('trace_s'))} | "
+                   f"{fmt_t(med('first_cpu_s'))} | {fmt_t(med('compile_s'))} / {fmt_t(med('fit_compile_s'))} | {fmt_t(med('trace_s'))} | "
                    f"{fmt_t(med('lower_s'))} | "
                    f"{fmt_t(statistics.median(c['first_s'] - c['compile_s'] - c['trace_s'] - c['lower_s'] for c in fc))} | "
                    f"{fmt_t(med('second_s'))} |")
-    out.append("\n(compile/tracing/lowering: medians over the child processes, from `jax.monitoring` events; "
+    out.append("\n(CPU time: user+system of the child process over the first call, all threads; "
+               "compile/tracing/lowering: medians over the child processes, from `jax.monitoring` events; "
                "the persistent compilation cache is off: `jax_compilation_cache_dir` = "
                f"{report['first_call']['W1'][0]['persistent_cache_dir']}.)\n")
 
@@ -415,6 +473,8 @@ def render(report) -> str:
 
     out.append("\n### Targets\n")
     out.append("Verdict on the median ratio / median first-call time; the min-based value is shown for reference.\n")
+    if meta["quick"]:
+        out.append("(quick mode: small n, so these verdicts say nothing about the targets, which are for the full sizes)\n")
     out.append("| target | median | min | verdict |")
     out.append("|---|---|---|---|")
     for t in report["targets"]:
@@ -451,6 +511,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small n, few repeats: a smoke run")
     ap.add_argument("--json", help="also write the raw numbers to this file")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
+                    help="before each timed call wait up to S seconds for the CPU to be >= 85%% idle "
+                         "(for a machine shared with other jobs; default 0: do not wait)")
     ap.add_argument("--child", choices=["W1", "W2"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -458,16 +521,18 @@ def main(argv=None):
         return child(args.child, args.n)
 
     t_start = time.perf_counter()
+    IDLE["wait"] = args.wait_idle
     if args.quick:
         w1_n, w2_n, reps_jax, reps_fast, reps_slow, reps_first = 5_000, 5_000, 5, 3, 2, 1
     else:
-        w1_n, w2_n, reps_jax, reps_fast, reps_slow, reps_first = C.W1_N, C.W2_N, 7, 7, 3, 3
+        w1_n, w2_n, reps_jax, reps_fast, reps_slow, reps_first = C.W1_N, C.W2_N, 15, 15, 3, 3
 
     import jax
     import scipy
     import statsmodels
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    busy0, own0 = _busy_seconds(), _own_seconds()
     report = {"first_call": {"W1": [], "W2": []}}
     log("first calls in fresh processes")
     for i in range(reps_first):  # interleaved W1/W2
@@ -486,7 +551,12 @@ def main(argv=None):
         "env": {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                           "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "XLA_FLAGS")},
         "total_s": time.perf_counter() - t_start,
+        "git": _git_state(),
+        "wait_idle": dict(IDLE),
     }
+    # CPU used by *other* processes during the run, as a share of all cores (0 = machine otherwise idle).
+    others = (_busy_seconds() - busy0) - (_own_seconds() - own0)
+    report["meta"]["others_cpu_share"] = max(0.0, others) / (report["meta"]["total_s"] * (os.cpu_count() or 1))
     report["targets"] = evaluate_targets(report)
     print(render(report))
     if args.json:
