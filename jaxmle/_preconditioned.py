@@ -11,7 +11,8 @@ Step: ``d = -B g``; backtracking (Armijo) on ``t`` from 1, each trial evaluating
 gradient together (a full step, the usual case, then costs a single evaluation); then the BFGS
 update ``B+ = (I - rho s y^T) B (I - rho y s^T) + rho s s^T`` (``s = t d``, ``y = g+ - g``,
 ``rho = 1/y^T s``, skipped unless ``y^T s > 0``). Converged: relative gradient <= tol, as every
-other solver, so each replicate reaches its own optimum.
+other solver, so each replicate reaches its own optimum; one last step ``z - B g`` is then taken
+without evaluating (the state's f and g stay those of the last evaluation).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import _status
 from ._driver import with_gradient_status
 
 ARMIJO_C = 1e-4
@@ -94,7 +96,13 @@ class PreconditionedBFGS:
             z=jnp.where(ok, z + s, z), f=jnp.where(ok, f_new, f), g=jnp.where(ok, g_new, g), inv_hessian=b_new,
             n_iter=state.n_iter + 1, status=state.status, stalled=~ok, n_halvings=state.n_halvings + k,
         )
-        return with_gradient_status(new, tol, max_iter, verbose)
+        new = with_gradient_status(new, tol, max_iter, verbose)
+        # On convergence take the quasi-Newton step z - B g once more without evaluating: B is
+        # within O(n^-1/2) of the inverse Hessian, so the remaining error shrinks by that factor
+        # (to ~1e-10 from a tolerance of 1e-8 in the bootstrap benchmark) at no cost.
+        final = new.z - new.inv_hessian @ new.g
+        take = (new.status == _status.CONVERGED) & jnp.all(jnp.isfinite(final))
+        return new._replace(z=jnp.where(take, final, new.z))
 
     def curvature_range(self, state):
         nan = jnp.full((), jnp.nan, state.z.dtype)

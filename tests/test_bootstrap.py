@@ -59,7 +59,8 @@ def test_each_replicate_equals_its_explicitly_resampled_fit(logit_boot, logit_da
         idx = _resample_indices(jax.random.key(0), 1000, b, N_LOGIT)
         resampled = {"X": logit_data["X"][idx], "y": logit_data["y"][idx]}
         ref = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, resampled, tol=1e-12)
-        np.testing.assert_allclose(logit_boot.samples["beta"][b], ref.params["beta"], rtol=0, atol=1e-8)
+        # the issue asks for 1e-8; the final quasi-Newton step gives ~1e-12
+        np.testing.assert_allclose(logit_boot.samples["beta"][b], ref.params["beta"], rtol=0, atol=1e-10)
 
 
 def test_reproducible_and_chunking_invariant(logit_fit, logit_data, capsys):
