@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -34,24 +35,35 @@ def check_data(data) -> int | None:
     flat = [leaf for _, leaf in with_path]
     n, n_from = None, None
     for label, leaf in zip(labels, flat):
-        arr = np.asarray(leaf)
+        on_device = isinstance(leaf, jax.Array)  # checked where it lives: nothing gathered to the host
+        arr = leaf if on_device else np.asarray(leaf)
         if arr.dtype == object:
             raise TypeError(f"{label} has dtype object; data leaves must be numeric arrays")
-        if arr.ndim == 0:
-            raise ValueError(f"{label} is a scalar; every data leaf needs a leading observation axis")
-        if n is None:
-            n, n_from = arr.shape[0], label
-        elif arr.shape[0] != n:
-            raise ValueError(f"{label} has leading axis {arr.shape[0]}, expected n={n} (from {n_from})")
-        if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                rows = np.unique(np.nonzero(bad)[0])[:5]
-                raise ValueError(
-                    f"{label} contains {int(bad.sum())} NaN/inf value(s) (first rows {rows.tolist()}); "
-                    "drop or impute them before fitting"
-                )
+        n = _check_leading(label, arr.shape, n, n_from)
+        n_from = n_from or label
+        if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.complexfloating)):
+            continue
+        if bool(_all_finite(arr)) if on_device else bool(np.all(np.isfinite(arr))):
+            continue
+        where = ""
+        if not on_device or arr.is_fully_addressable:
+            bad = ~np.isfinite(np.asarray(arr))
+            where = f" in {int(bad.sum())} value(s) (first rows {np.unique(np.nonzero(bad)[0])[:5].tolist()})"
+        raise ValueError(f"{label} contains NaN/inf{where}; drop or impute them before fitting")
     return n
+
+
+def _check_leading(label, shape, n, n_from):
+    if len(shape) == 0:
+        raise ValueError(f"{label} is a scalar; every data leaf needs a leading observation axis")
+    if n is not None and shape[0] != n:
+        raise ValueError(f"{label} has leading axis {shape[0]}, expected n={n} (from {n_from})")
+    return shape[0]
+
+
+@jax.jit
+def _all_finite(x):
+    return jnp.all(jnp.isfinite(x))
 
 
 def check_weights(weights, n: int | None):
