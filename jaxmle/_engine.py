@@ -146,10 +146,9 @@ class Engine:
         jac = obj.theta_jacobian(z)
         meat = None
         if meat_kind == "opg":
-            s = obj.scores(z)
-            meat = s.T @ (weights[:, None] * s)
+            meat = obj.outer_product(z)[2]
         elif meat_kind == "cluster":
-            sums = jax.ops.segment_sum(obj.scores(z) * weights[:, None], codes, num_segments=n_groups)
+            sums = obj.cluster_score_sums(z, codes, n_groups)
             meat = sums.T @ sums
         parts = InferenceParts(
             loglik=out.loglik,

@@ -40,6 +40,7 @@ def maximize(
     cluster_correction: bool = True,
     dtype: str = "float64",
     verbose: bool = False,
+    chunk_size: int | None = None,
 ) -> MLEResult:
     """Maximise ``sum_i w_i loglik_i(params) (+ log_prior(params))`` and return estimates with covariance.
 
@@ -75,6 +76,9 @@ def maximize(
       cluster_correction: apply the G/(G-1) factor to the cluster-robust covariance.
       dtype: "float64" (default, computed under a scoped ``jax.enable_x64``) or "float32".
       verbose: print an iteration log (like Stata's ``ml`` log).
+      chunk_size: evaluate the log-likelihood, gradient, Hessian and score products over chunks of
+        this many observations (a ``lax.scan``): peak memory O(chunk_size k + k^2) instead of
+        O(n k), the same results. For data that fit but whose derivatives do not.
 
     Returns:
       An :class:`MLEResult`.
@@ -84,7 +88,7 @@ def maximize(
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
-        needs_expected=cov_type == "expected",
+        needs_expected=cov_type == "expected", chunk_size=chunk_size,
     )
     if cluster is not None and cov_type != "cluster":
         raise ValueError(f"cluster labels were given but cov_type={cov_type!r}; use cov_type='cluster'")

@@ -59,13 +59,12 @@ class SecondOrderSolver:
         if self.curvature == "expected":
             f, g = obj.value_and_grad(z)
             return f, g, obj.expected_information(z) - obj.prior_hessian(z)
-        # BHHH: per-observation scores and contributions in one forward-mode pass.
-        scores, contrib = jax.jacfwd(lambda zz: (obj.contributions(zz),) * 2, has_aux=True)(z)
-        w = obj.weights
+        # BHHH: per-observation scores and contributions in one forward-mode pass (per chunk).
+        loglik, score, outer = obj.outer_product(z)
         prior_val, prior_grad = jax.value_and_grad(obj.log_prior)(z)
-        f = -(jnp.sum(w * contrib) + prior_val)
-        g = -(scores.T @ w + prior_grad)
-        m = scores.T @ (w[:, None] * scores) - obj.prior_hessian(z)
+        f = -(loglik + prior_val)
+        g = -(score + prior_grad)
+        m = outer - obj.prior_hessian(z)
         return jnp.where(jnp.isnan(f), jnp.inf, f), g, m
 
     def init(self, obj, z0, tol, max_iter, verbose=False) -> NewtonState:

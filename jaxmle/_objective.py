@@ -25,10 +25,17 @@ class ModelSpec:
     expected_info: Optional[Callable] = None
     expected_takes_weights: bool = False
     scalar: bool = False  # loglik returns the total, not per-observation contributions
+    chunk_size: Optional[int] = None  # evaluate sums over observations chunk by chunk
 
 
 class Objective:
-    """Closures over (u0, data, weights) for one fit; create inside the traced function."""
+    """Closures over (u0, data, weights) for one fit; create inside the traced function.
+
+    Every sum over observations goes through :meth:`_sum`: in one piece, or with
+    ``spec.chunk_size`` chunk by chunk in a ``lax.scan`` whose body computes the chunk's value,
+    gradient, Hessian or score products, so peak memory is O(chunk k + k^2) rather than O(n k)
+    (the data are padded to a multiple of the chunk with zero-weight copies of the last row).
+    """
 
     def __init__(self, spec: ModelSpec, layout: Layout, u0, data, weights):
         self.spec, self.layout, self.u0, self.data, self.weights = spec, layout, u0, data, weights
@@ -36,16 +43,51 @@ class Objective:
     def params(self, z):
         return self.layout.params_from_z(z, self.u0)
 
+    def _terms(self, z, data) -> jax.Array:
+        return jnp.asarray(self.spec.loglik(self.params(z), data))
+
+    def _sum(self, fn, *extra):
+        """``sum over chunks of fn(data_chunk, weights_chunk, *extra_chunks)`` (a pytree of arrays)."""
+        chunk = self.spec.chunk_size
+        n = self.weights.shape[0]
+        if not chunk or self.spec.scalar or chunk >= n:
+            return fn(self.data, self.weights, *extra)
+        m = -(-n // chunk)
+        pad = m * chunk - n
+
+        def split(x):
+            x = jnp.asarray(x)
+            x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode="edge") if pad else x
+            return x.reshape((m, chunk) + x.shape[1:])
+
+        weights = jnp.pad(self.weights, (0, pad)).reshape(m, chunk)  # padded rows weigh 0
+        xs = (jax.tree_util.tree_map(split, self.data), weights, tuple(split(e) for e in extra))
+        first = jax.tree_util.tree_map(lambda x: x[0], xs)
+        init = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(lambda a: fn(a[0], a[1], *a[2]), first))
+
+        def body(acc, x):
+            return jax.tree_util.tree_map(jnp.add, acc, fn(x[0], x[1], *x[2])), None
+
+        return jax.lax.scan(body, init, xs)[0]
+
     def contributions(self, z) -> jax.Array:
         """Unweighted per-observation log-likelihood contributions, shape (n,)."""
-        return jnp.asarray(self.spec.loglik(self.params(z), self.data))
+        return self._terms(z, self.data)
+
+    def _loglik_and_magnitude(self, z):
+        if self.spec.scalar:
+            c = self._terms(z, self.data)
+            return c, jnp.abs(c)
+
+        def chunk(data, w):
+            wc = w * self._terms(z, data)
+            return jnp.sum(wc), jnp.sum(jnp.abs(wc))
+
+        return self._sum(chunk)
 
     def loglik(self, z) -> jax.Array:
         """Weighted total log-likelihood (scalar)."""
-        c = self.contributions(z)
-        if self.spec.scalar:
-            return c
-        return jnp.sum(c * self.weights)
+        return self._loglik_and_magnitude(z)[0]
 
     def log_prior(self, z) -> jax.Array:
         if self.spec.log_prior is None:
@@ -57,45 +99,91 @@ class Objective:
 
     def value(self, z, scale=1.0) -> jax.Array:
         """The minimised objective: ``-scale * log_posterior``; NaN is mapped to +inf."""
-        f = -scale * self.log_posterior(z)
-        return jnp.where(jnp.isnan(f), jnp.inf, f)
+        return self.value_and_magnitude(z, scale)[0]
 
     def value_and_magnitude(self, z, scale=1.0):
         """``(value(z), m)`` with ``m = scale (sum_i |w_i loglik_i| + |log prior|)``: the size of the
         terms summed into f, which sets its rounding error (f itself may be small by cancellation)."""
-        c = self.contributions(z)
+        ll, mag = self._loglik_and_magnitude(z)
         prior = self.log_prior(z)
-        if self.spec.scalar:
-            ll, mag = c, jnp.abs(c)
-        else:
-            ll, mag = jnp.sum(c * self.weights), jnp.sum(jnp.abs(c * self.weights))
         f = -scale * (ll + prior)
         mag = scale * (mag + jnp.abs(prior))
         return jnp.where(jnp.isnan(f), jnp.inf, f), jnp.where(jnp.isfinite(mag), mag, 0.0)
 
-    def value_grad_magnitude(self, z):
-        """``(f, g, m)``: value and gradient of the objective and the magnitude of
-        :meth:`value_and_magnitude`, in one reverse pass."""
-        (f, m), g = jax.value_and_grad(lambda zz: self.value_and_magnitude(zz), has_aux=True)(z)
-        return f, g, m
-
     # ---- derivatives -------------------------------------------------------------------------
+    def value_grad_magnitude(self, z, scale=1.0):
+        """``(f, g, m)``: value and gradient of the objective and the magnitude of
+        :meth:`value_and_magnitude`, one reverse pass per chunk."""
+
+        def chunk(data, w):
+            def neg(zz):
+                wc = w * self._terms(zz, data)
+                return -jnp.sum(wc), jnp.sum(jnp.abs(wc))
+
+            (f, m), g = jax.value_and_grad(neg, has_aux=True)(z)
+            return f, g, m
+
+        if self.spec.scalar:
+            f, g = jax.value_and_grad(lambda zz: -self._terms(zz, self.data))(z)
+            m = jnp.abs(f)
+        else:
+            f, g, m = self._sum(chunk)
+        prior, prior_grad = jax.value_and_grad(self.log_prior)(z)
+        f, g, m = scale * (f - prior), scale * (g - prior_grad), scale * (m + jnp.abs(prior))
+        return jnp.where(jnp.isnan(f), jnp.inf, f), g, jnp.where(jnp.isfinite(m), m, 0.0)
+
     def value_and_grad(self, z, scale=1.0):
-        return jax.value_and_grad(lambda zz: -scale * self.log_posterior(zz))(z)
+        f, g, _ = self.value_grad_magnitude(z, scale)
+        return f, g
 
     def value_grad_hessian(self, z):
-        """(f, g, H) of the objective in one forward-over-reverse pass."""
+        """(f, g, H) of the objective: one forward-over-reverse pass per chunk."""
 
-        def grad_aux(zz):
-            f, g = jax.value_and_grad(lambda x: -self.log_posterior(x))(zz)
-            return g, (f, g)
+        def chunk(data, w):
+            def grad_aux(zz):
+                f, g = jax.value_and_grad(lambda x: -jnp.sum(w * self._terms(x, data)))(zz)
+                return g, (f, g)
 
-        h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
-        return f, g, 0.5 * (h + h.T)
+            h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
+            return f, g, h
+
+        if self.spec.scalar:
+            def grad_aux(zz):
+                f, g = jax.value_and_grad(lambda x: -self._terms(x, self.data))(zz)
+                return g, (f, g)
+
+            h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
+        else:
+            f, g, h = self._sum(chunk)
+        prior, prior_grad = jax.value_and_grad(self.log_prior)(z)
+        h = h - self.prior_hessian(z)
+        return f - prior, g - prior_grad, 0.5 * (h + h.T)
 
     def scores(self, z) -> jax.Array:
         """Per-observation scores d loglik_i / dz, shape (n, k_free) (forward mode: k JVPs)."""
         return jax.jacfwd(self.contributions)(z)
+
+    def _chunk_scores(self, z, data):
+        """(scores (m, k), contributions (m,)) of a data chunk, one forward-mode pass."""
+        return jax.jacfwd(lambda zz: (self._terms(zz, data),) * 2, has_aux=True)(z)
+
+    def outer_product(self, z):
+        """``(sum_i w_i loglik_i, sum_i w_i s_i, sum_i w_i s_i s_i^T)`` (BHHH, OPG and sandwich meat)."""
+
+        def chunk(data, w):
+            s, c = self._chunk_scores(z, data)
+            return jnp.sum(w * c), s.T @ w, s.T @ (w[:, None] * s)
+
+        return self._sum(chunk)
+
+    def cluster_score_sums(self, z, codes, n_groups: int):
+        """(G, k) sums of the weighted scores within each cluster."""
+
+        def chunk(data, w, codes):
+            s, _ = self._chunk_scores(z, data)
+            return jax.ops.segment_sum(s * w[:, None], codes, num_segments=n_groups)
+
+        return self._sum(chunk, codes)
 
     def prior_hessian(self, z) -> jax.Array:
         """Hessian of the log prior in z (zeros without a prior)."""

@@ -32,6 +32,7 @@ class FitConfig:
     tol: float
     max_iter: int
     dtype: np.dtype
+    chunk_size: int | None = None
 
     @property
     def method_label(self) -> str:
@@ -41,12 +42,18 @@ class FitConfig:
         return "optax:" + (qual.split(".")[0] if qual else "transformation")
 
     def engine(self, scalar: bool, verbose: bool = False) -> Engine:
-        spec = ModelSpec(self.loglik, self.log_prior, self.expected_info, self.expected_takes_weights, scalar)
+        if scalar and self.chunk_size:
+            raise ValueError(
+                "chunk_size evaluates per-observation contributions chunk by chunk, but loglik returns a scalar: "
+                "return the (n,) vector of contributions"
+            )
+        spec = ModelSpec(self.loglik, self.log_prior, self.expected_info, self.expected_takes_weights, scalar,
+                         self.chunk_size)
         return get_engine(EngineKey(spec, self.layout, self.method, self.options, bool(verbose)))
 
 
 def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, max_iter, options, expected_info,
-              dtype, needs_expected: bool = False) -> FitConfig:
+              dtype, needs_expected: bool = False, chunk_size=None) -> FitConfig:
     """Check every data-independent argument (naming it in the error) and return a :class:`FitConfig`."""
     if not callable(loglik):
         raise TypeError(f"loglik must be a function loglik(params, data), got {type(loglik).__name__}")
@@ -66,12 +73,16 @@ def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, ma
         raise ValueError(f"{what} needs expected_info=fn(params, data) returning the (k, k) expected information")
     if expected_info is not None and not callable(expected_info):
         raise TypeError("expected_info must be a function fn(params, data) -> (k, k) array")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer (observations per chunk) or None, got {chunk_size!r}")
     takes_weights = expected_info is not None and "weights" in inspect.signature(expected_info).parameters
     layout = build_layout(params0, constraints, fixed)
     return FitConfig(
         loglik=loglik, log_prior=log_prior, expected_info=expected_info, expected_takes_weights=takes_weights,
         method=method if method_key == "optax" else method_key, method_key=method_key,
         options=tuple(sorted(opts.items())), layout=layout, tol=float(tol), max_iter=int(max_iter), dtype=np_dtype,
+        chunk_size=None if chunk_size is None else int(chunk_size),
     )
 
 

@@ -102,6 +102,7 @@ def make_solver(
     expected_info: Callable | None = None,
     dtype: str = "float64",
     cov_type: str = "none",
+    chunk_size: int | None = None,
 ) -> Solver:
     """Return a pure function ``solve(params0, data=None, weights=None) -> Solution``.
 
@@ -110,13 +111,14 @@ def make_solver(
     be ``jax.jit``-ed and ``jax.vmap``-ed over starts, data and weights; it reuses the compiled
     solve of ``maximize`` for the same model. For float64 under your own transformations, call it
     inside ``with jax.enable_x64(True):``. ``cov_type`` ("oim", "opg", "robust", "expected"; default
-    "none") adds each fit's covariance to the :class:`Solution` (cluster-robust needs ``maximize``).
+    "none") adds each fit's covariance to the :class:`Solution` (cluster-robust needs ``maximize``);
+    ``chunk_size`` evaluates sums over observations chunk by chunk, as in :func:`maximize`.
     """
     if cov_type not in BATCH_COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r} for make_solver; expected one of {', '.join(BATCH_COV_TYPES)}")
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
-        needs_expected=cov_type == "expected",
+        needs_expected=cov_type == "expected", chunk_size=chunk_size,
     )
     return Solver(cfg, cov_type)
