@@ -18,6 +18,7 @@ from ._profile import ProfileResult as ProfileResult
 from ._profile import profile as profile
 from ._result import DeltaResult as DeltaResult
 from ._solve import Solution as Solution
+from ._stream import maximize_stream as maximize_stream
 from ._solve import Solver as Solver
 from ._solve import make_solver as make_solver
 from ._result import MLEResult as MLEResult
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "maximize",
+    "maximize_stream",
     "multistart",
     "MultistartResult",
     "bootstrap",

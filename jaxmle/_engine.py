@@ -168,19 +168,8 @@ class Engine:
         ``H_z = J H_theta J + diag(g_theta * t'')`` (J = diag t') is inverted in closed form, so no
         second Hessian of the data is computed; otherwise it is computed directly."""
         layout = self.key.layout
-        if layout.k_free == layout.k and all(sup.elementwise for sup in layout.supports):
-            u0 = obj.u0
-            ones = jnp.ones_like(z)
-
-            def theta_fn(zz):
-                return layout.theta_from_z(zz, u0)
-
-            def d1_fn(zz):
-                return jax.jvp(theta_fn, (zz,), (ones,))[1]
-
-            d1, d2 = jax.jvp(d1_fn, (z,), (ones,))
-            g_theta = grad_z / d1
-            return (hess_z - jnp.diag(g_theta * d2)) / (d1[:, None] * d1[None, :])
+        if chain_rule_applies(layout):
+            return theta_hessian_by_chain_rule(layout, obj.u0, z, hess_z, grad_z)
 
         def log_post_theta(th):
             params = layout.unflatten(th)
@@ -190,6 +179,27 @@ class Engine:
             return ll + lp
 
         return jax.hessian(log_post_theta)(layout.theta_from_z(z, obj.u0))
+
+
+def chain_rule_applies(layout: Layout) -> bool:
+    """True when every parameter is free and maps elementwise (theta_j = t_j(z_j))."""
+    return layout.k_free == layout.k and all(sup.elementwise for sup in layout.supports)
+
+
+def theta_hessian_by_chain_rule(layout: Layout, u0, z, hess_z, grad_z):
+    """Hessian in theta from the Hessian ``hess_z`` and gradient ``grad_z`` in z, inverting
+    ``H_z = J H_theta J + diag(g_theta * t'')`` with ``J = diag t'`` (needs :func:`chain_rule_applies`)."""
+    ones = jnp.ones_like(z)
+
+    def theta_fn(zz):
+        return layout.theta_from_z(zz, u0)
+
+    def d1_fn(zz):
+        return jax.jvp(theta_fn, (zz,), (ones,))[1]
+
+    d1, d2 = jax.jvp(d1_fn, (z,), (ones,))
+    g_theta = grad_z / d1
+    return (hess_z - jnp.diag(g_theta * d2)) / (d1[:, None] * d1[None, :])
 
 
 @functools.lru_cache(maxsize=128)
