@@ -40,7 +40,7 @@ PAGES = [p.stem for p in _build.scripts()]
 @pytest.mark.parametrize("page", PAGES)
 def test_page_script(page, tmp_path):
     pytest.importorskip("matplotlib", reason="the guide's figures need matplotlib: pip install -e '.[docs]'")
-    if page == "coming_from":
+    if page in ("coming_from", "losses"):
         pytest.importorskip("statsmodels", reason="the statsmodels comparison needs the test extra")
     path = DOCS / "scripts" / f"{page}.py"
     module, result, output = _build.run(path, tmp_path)

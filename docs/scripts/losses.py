@@ -64,6 +64,22 @@ def main(img_dir=None):
     np.testing.assert_allclose(beta_optax, beta_ls, rtol=0, atol=1e-8)
     np.testing.assert_allclose(sigma2, rss[0] / n, rtol=1e-9)
 
+    # --8<-- [start:laplace]
+    from jaxmle import models
+    import statsmodels.api as sm
+
+    y_lap = X @ np.array([1.0, 2.0, -1.0]) + np.random.default_rng(5).laplace(size=n)  # double-exponential noise
+    lap = models.fit(models.laplace(), {"X": X, "y": y_lap})
+    lad = sm.QuantReg(y_lap, X).fit(q=0.5).params  # least absolute deviations (median regression)
+    mae = lambda b: np.mean(np.abs(y_lap - X @ b))  # noqa: E731
+    print("jaxmle MLE (Laplace):    ", lap.params["beta"])
+    print("median regression (LAD): ", lad)
+    print(f"mean absolute error: MLE {mae(lap.params['beta']):.8f}, LAD {mae(lad):.8f}")
+    # --8<-- [end:laplace]
+    assert lap.converged
+    np.testing.assert_allclose(lap.params["beta"], lad, rtol=0, atol=1e-4)  # the LAD optimum is a flat vertex
+    assert mae(lap.params["beta"]) <= mae(lad) + 1e-8
+
     # --8<-- [start:logistic]
     X = np.column_stack([np.ones(n), rng.normal(size=(n, 2))])
     y = (rng.random(n) < 1 / (1 + np.exp(-X @ np.array([-0.5, 1.0, 0.5])))).astype(float)
