@@ -128,14 +128,17 @@ class Engine:
     def _fit(self, params0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
         """Solve from ``params0`` (a pytree), then the :class:`InferenceParts` at the estimate.
 
-        Returns ``(start, out, params, parts)``: ``start`` holds the contributions and log prior
-        at the start (checked eagerly afterwards: a non-finite start makes the solve stop at
-        once with status NONFINITE). ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or
+        Returns ``(start, out, params, parts)``: ``start`` holds the number of non-finite
+        contributions at the start, the first (up to 5) of their indices and the log prior there
+        (checked eagerly afterwards: a non-finite start makes the solve stop at once with status
+        NONFINITE). ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or
         "cluster" (sum over groups of the weighted score sums)."""
         u0 = self.key.layout.unconstrain(params0)
         obj0 = self.objective(u0, data, weights)
         z0 = self.key.layout.free_part(u0)
-        start = (obj0.contributions(z0), obj0.log_prior(z0))
+        bad = ~jnp.isfinite(jnp.ravel(obj0.contributions(z0)))
+        # a summary, not the (n,) vector: nothing of size n leaves the devices
+        start = (jnp.sum(bad), jnp.nonzero(bad, size=5, fill_value=-1)[0], obj0.log_prior(z0))
         obj, state, out = self._run(u0, data, weights, tol, max_iter)
         z = state.z
         if isinstance(self.solver, SecondOrderSolver) and self.solver.curvature == "hessian":

@@ -207,16 +207,15 @@ def _check_scalar_compatible(scalar, method_key, cov_type, weights):
 
 
 def _check_start(start, scalar, log_prior):
-    contrib, prior = np.asarray(start[0]), np.asarray(start[1])
-    if not np.all(np.isfinite(contrib)):
+    n_bad, first, prior = int(start[0]), np.asarray(start[1]), np.asarray(start[2])
+    if n_bad:
         if scalar:
-            raise ValueError(f"loglik is not finite at params0 (got {contrib!r}); choose another start")
-        bad = np.nonzero(~np.isfinite(contrib))[0]
+            raise ValueError("loglik is not finite at params0; choose another start")
         raise ValueError(
-            f"loglik is not finite at params0 for {bad.size} observation(s) (first indices {bad[:5].tolist()}); "
+            f"loglik is not finite at params0 for {n_bad} observation(s) (first indices {first[first >= 0].tolist()}); "
             "choose a start where every contribution is finite"
         )
-    if log_prior is not None and not np.isfinite(np.asarray(prior)):
+    if log_prior is not None and not np.isfinite(prior):
         raise ValueError("log_prior is not finite at params0")
 
 
