@@ -157,14 +157,14 @@ class Engine:
             loglik=out.loglik,
             log_prior=out.log_posterior - out.loglik,
             hess_z=hess_z,
-            hess_theta=self._theta_hessian(obj, z, hess_z, grad_z, jac, data, weights),
+            hess_theta=self._theta_hessian(obj, z, hess_z, grad_z, data, weights),
             jac=jac,
             meat=meat,
             expected=obj.expected_information(z) if expected else None,
         )
         return start, out, self.key.layout.constrain(out.u), parts
 
-    def _theta_hessian(self, obj, z, hess_z, grad_z, jac, data, weights):
+    def _theta_hessian(self, obj, z, hess_z, grad_z, data, weights):
         """Hessian of the log posterior in the flat constrained parameters, (k, k).
 
         For elementwise supports with nothing fixed, theta_j = t_j(z_j) and the chain rule

@@ -94,9 +94,6 @@ class Objective:
             return jnp.zeros((), self.u0.dtype)
         return jnp.asarray(self.spec.log_prior(self.params(z)))
 
-    def log_posterior(self, z) -> jax.Array:
-        return self.loglik(z) + self.log_prior(z)
-
     def value(self, z, scale=1.0) -> jax.Array:
         """The minimised objective: ``-scale * log_posterior``; NaN is mapped to +inf."""
         return self.value_and_magnitude(z, scale)[0]
@@ -158,10 +155,6 @@ class Objective:
         prior, prior_grad = jax.value_and_grad(self.log_prior)(z)
         h = h - self.prior_hessian(z)
         return f - prior, g - prior_grad, 0.5 * (h + h.T)
-
-    def scores(self, z) -> jax.Array:
-        """Per-observation scores d loglik_i / dz, shape (n, k_free) (forward mode: k JVPs)."""
-        return jax.jacfwd(self.contributions)(z)
 
     def _chunk_scores(self, z, data):
         """(scores (m, k), contributions (m,)) of a data chunk, one forward-mode pass."""

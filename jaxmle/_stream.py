@@ -11,7 +11,6 @@ same data (tested).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import warnings
 from typing import Any, Callable, Iterable
@@ -193,6 +192,6 @@ def maximize_stream(
         unidentified=unidentified, boundary=boundary, is_map=log_prior is not None, n_groups=None,
         info={"n_halvings": halvings, "curvature_min": float(lam[0]), "curvature_max": float(lam[-1]),
               "information_min_eig": float(covres.info_min_eig)},
-        _layout=layout, _config=dataclasses.replace(cfg, method="newton", method_key="newton"), _scalar=False,
+        _layout=layout, _config=cfg, _scalar=False,
         _u=np.asarray(u, dtype=np.float64), _hess_z=hess,
     )
