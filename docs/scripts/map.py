@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 PAGE = "guide/map.md"
-QUOTED = {"n_zero": "3", "eps": "1e-7", "ols_4": "-1.43", "lasso_4": "-0.82"}
+QUOTED = {"n_zero": "3", "eps": "1e-7", "ols_4": "-1.43", "lasso_4": "-0.82", "n_taus": "10", "n_bs": "11",
+          "b_all_zero": "0.0233"}
 IMG = pathlib.Path(__file__).resolve().parents[1] / "img"
 
 
@@ -64,21 +65,70 @@ def main(img_dir=None):
               f"{lasso.params['beta'][j]:>11.2e}")
     # --8<-- [end:lasso]
 
-    # The exact lasso by coordinate descent (soft-thresholding) on 1/2 ||y - X beta||^2 + sum_j>0 |beta_j| / b.
-    exact = beta_ols.copy()
-    for _ in range(2000):
-        for j in range(p):
-            r_j = y - X @ exact + X[:, j] * exact[j]
-            z, lam = X[:, j] @ r_j, (1.0 / b if j > 0 else 0.0)
-            exact[j] = np.sign(z) * max(abs(z) - lam, 0.0) / (X[:, j] @ X[:, j])
+    exact = _exact_lasso(X, y, b)  # by coordinate descent, below
     zero = exact == 0.0
     assert lasso.converged and zero.sum() == 3
     assert np.abs(lasso.params["beta"][zero]).max() < 1e-6 * b  # below eps, the smoothing width
     np.testing.assert_allclose(lasso.params["beta"][~zero], exact[~zero], rtol=0, atol=1e-6)
     assert np.all(np.abs(ridge.params["beta"][1:]) > 1e-3)  # ridge shrinks, but sets nothing to 0
     _figure(img_dir / "map.png", beta_true, beta_ols, ridge.params["beta"], lasso.params["beta"])
-    quoted = {"n_zero": zero.sum(), "eps": 1e-6 * b, "ols_4": beta_ols[4], "lasso_4": lasso.params["beta"][4]}
+
+    # --8<-- [start:path]
+    import jax
+
+    taus = np.geomspace(0.01, 10.0, 10)  # prior sd of the slopes (ridge)
+    bs = np.geomspace(0.01, 1.0, 11)  # Laplace scales (lasso)
+    # One solver with a unit-scale prior, vmapped over the weights tau^2 (or b): see the text.
+    ridge_solve = jaxmle.make_solver(loglik, params0, log_prior=priors.normal(1.0, on=slopes))
+    lasso_solve = jaxmle.make_solver(loglik, params0, log_prior=priors.laplace(1.0, on=slopes, eps=1e-6))
+    with jax.enable_x64(True):
+        ridge_path = jax.vmap(lambda w: ridge_solve(params0, data, w))(taus[:, None] ** 2 * np.ones(n))
+        lasso_path = jax.vmap(lambda w: lasso_solve(params0, data, w))(bs[:, None] * np.ones(n))
+    ridge_beta, lasso_beta = np.asarray(ridge_path.params["beta"]), np.asarray(lasso_path.params["beta"])
+
+    closed_form = np.array([np.linalg.solve(X.T @ X + D / tau**2, X.T @ y) for tau in taus])
+    print("ridge path, max |difference| from the closed form:", np.abs(ridge_beta - closed_form).max())
+    exact_path = np.array([_exact_lasso(X, y, b) for b in bs])
+    zeros = (np.abs(lasso_beta[:, 1:]) < 1e-4).sum(axis=1)  # numerically zero slopes
+    exact_zeros = (exact_path[:, 1:] == 0.0).sum(axis=1)
+    b_all_zero = 1.0 / np.abs(X[:, 1:].T @ (y - y.mean())).max()  # below it, every slope is 0 (sigma = 1)
+    print(f"every slope is zero for b <= {b_all_zero:.4f}")
+    print("        b  zero slopes  exact lasso  max |difference|")
+    for i in range(bs.size):
+        diff = np.abs(lasso_beta[i] - exact_path[i]).max()
+        print(f"{bs[i]:9.4f}{zeros[i]:13d}{exact_zeros[i]:13d}{diff:18.1e}")
+    # --8<-- [end:path]
+    assert np.all(ridge_path.converged) and np.all(lasso_path.converged)
+    np.testing.assert_allclose(ridge_beta, closed_form, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(zeros, exact_zeros)
+    assert np.all(np.diff(zeros) <= 0)  # more zeros as b shrinks (bs increase)
+    assert zeros[0] == p - 1 and zeros[-1] == 0
+    np.testing.assert_array_equal(zeros == p - 1, bs <= b_all_zero)
+    np.testing.assert_allclose(lasso_beta, exact_path, rtol=0, atol=1e-5)
+    small = np.abs(lasso_beta[:, 1:])
+    assert small[exact_path[:, 1:] == 0.0].max() < 1e-5 and small[exact_path[:, 1:] != 0.0].min() > 1e-3  # a clear gap
+    _path_figure(img_dir / "map_path.png", taus, ridge_beta, bs, lasso_beta, beta_ols)
+
+    quoted = {"n_zero": zero.sum(), "eps": 1e-6 * b, "ols_4": beta_ols[4], "lasso_4": lasso.params["beta"][4],
+              "n_taus": taus.size, "n_bs": bs.size, "b_all_zero": b_all_zero}
     return {key: float(value) for key, value in quoted.items()}
+
+
+def _exact_lasso(X, y, b, tol=1e-15):
+    """The exact lasso: coordinate descent (soft-thresholding) on 1/2 ||y - X beta||^2 + sum_j>0 |beta_j| / b."""
+    beta = np.zeros(X.shape[1])
+    resid = y.copy()
+    norms = (X**2).sum(axis=0)
+    for _ in range(100_000):
+        largest = 0.0
+        for j in range(X.shape[1]):
+            z, lam = X[:, j] @ resid + norms[j] * beta[j], (1.0 / b if j > 0 else 0.0)
+            new = np.sign(z) * max(abs(z) - lam, 0.0) / norms[j]
+            resid -= X[:, j] * (new - beta[j])
+            largest, beta[j] = max(largest, abs(new - beta[j])), new
+        if largest < tol:
+            return beta
+    raise RuntimeError("coordinate descent did not converge")
 
 
 def _figure(path, truth, ols, ridge, lasso):
@@ -92,6 +142,22 @@ def _figure(path, truth, ols, ridge, lasso):
     ax.set_xticks(x, [f"beta[{j}]" for j in x])
     ax.set(ylabel="coefficient", title="Shrinkage by the prior (intercept beta[0] unpenalised)")
     ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _path_figure(path, taus, ridge, bs, lasso, ols):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    for ax, scales, coefs, title, xlabel in ((axes[0], taus, ridge, "normal prior (ridge)", "prior sd tau"),
+                                              (axes[1], bs, lasso, "Laplace prior (lasso)", "Laplace scale b")):
+        for j in range(1, coefs.shape[1]):
+            line, = ax.plot(scales, coefs[:, j], marker=".", lw=1.2, label=f"beta[{j}]")
+            ax.plot(scales[-1] * 1.6, ols[j], marker="<", color=line.get_color())
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set(xscale="log", xlabel=xlabel, title=title)
+    axes[0].set_ylabel("slope (arrows: least squares)")
+    axes[1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)
