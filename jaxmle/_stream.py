@@ -7,10 +7,15 @@ Newton step of :mod:`jaxmle._newton`, a backtracking line search (one value pass
 the convergence test (relative gradient <= tol) run on the host. The pass that confirms
 convergence also yields the oim, opg and robust covariances, equal to :func:`maximize`'s on the
 same data (tested).
+
+With an optax method, epochs of minibatch steps (:mod:`jaxmle._stream_sgd`) come first; the
+derivative pass above then runs at their estimate (covariance and an honest convergence test),
+followed by Newton iterations only with ``polish=True``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from typing import Any, Callable, Iterable
@@ -18,11 +23,12 @@ from typing import Any, Callable, Iterable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from . import _covariance, _dtypes, _status, _validation
+from . import _covariance, _dtypes, _status, _stream_sgd, _validation
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose
-from ._newton import ARMIJO_C, NEG_CURV_TOL, SecondOrderSolver
+from ._newton import ARMIJO_C, SecondOrderSolver
 from ._numerics import relative_gradient
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
@@ -30,6 +36,8 @@ from ._setup import configure
 from ._warnings import ConvergenceWarning
 
 STREAM_COV_TYPES = ("oim", "opg", "robust", "none")
+NEWTON_TOL = 1e-10
+FIRST_ORDER_TOL = 1e-6  # see the docstring of maximize_stream (tol)
 
 
 @functools.lru_cache(maxsize=32)
@@ -67,40 +75,89 @@ def maximize_stream(
     params0: Any,
     chunks: Callable[[], Iterable[Any]],
     *,
+    method: Any = "newton",
+    n_epochs: int | None = None,
+    polish: bool = False,
     cov_type: str = "oim",
     constraints: Any = None,
     log_prior: Callable | None = None,
     fixed: Any = None,
-    tol: float = 1e-10,
+    tol: float | None = None,
     max_iter: int = 50,
     max_halvings: int = 40,
     dtype: str = "float64",
 ) -> MLEResult:
-    """Maximise a log-likelihood over data that arrive in chunks (an out-of-core Newton method).
+    """Maximise a log-likelihood over data that arrive in chunks, never held in memory at once.
+
+    With ``method="newton"`` (default) each iteration is one pass over the chunks with
+    derivatives, an exact out-of-core Newton method. With an ``optax.GradientTransformation`` each
+    chunk is a minibatch and one optimizer step on the minibatch *mean* negative log posterior
+    ``-(1/m) sum_{i in chunk} loglik_i - log_prior/n`` (the prior weighted by the chunk's share of
+    the n observations, so the steps average to the full mean gradient and the stationary point is
+    the MLE, or the MAP), for ``n_epochs`` passes; one full-data pass with derivatives then gives
+    the log-likelihood, gradient, Hessian and score products at the estimate, hence the covariance
+    and the convergence test. First-order steps do not reach the exact maximum: the fit counts as
+    converged only when that pass finds the relative gradient <= ``tol``; ``polish=True`` continues
+    from the first-order estimate with exact Newton passes (typically 1-3), which do.
 
     Args:
       loglik: per-observation contributions ``loglik(params, data_chunk) -> (m,)``.
       params0: starting values (any pytree of floats).
       chunks: a function returning a fresh iterable of data chunks (pytrees with a leading
-        observation axis) on every call; each Newton iteration and each line-search trial is one
-        pass. Chunks of equal shape share one compilation (pad the last one or keep it apart).
+        observation axis) on every call; each pass (a Newton iteration, a line-search trial, an
+        epoch) calls it once. Chunks of equal shape share one compilation (pad the last one or keep
+        it apart). Shuffling is the caller's job: for stochastic-gradient epochs, let ``chunks()``
+        return the observations in a new random order, or random minibatches, on each call.
+      method: ``"newton"`` or an ``optax.GradientTransformation`` (e.g. ``optax.adam(1e-2)``),
+        applied to the minibatch mean loss in the unconstrained free parameters; its state is
+        carried across chunks and epochs. Transformations with extra arguments (optax's line
+        searches) search along the minibatch loss.
+      n_epochs: passes over the chunks with ``method`` an optax transformation (required there;
+        not accepted with ``"newton"``).
+      polish: after the epochs, continue with exact Newton passes (at most ``max_iter``) from the
+        first-order estimate (optax methods only).
       cov_type: "oim", "opg", "robust" or "none" (formulas of :func:`maximize`).
       constraints: supports, as for :func:`maximize`.
-      log_prior: a log prior (MAP), as for :func:`maximize`.
+      log_prior: a log prior (MAP), as for :func:`maximize`. With an optax method, one extra pass
+        that only reads the chunks' lengths first counts n (the prior's weight is 1/n).
       fixed: parameters held at their start, as for :func:`maximize`.
-      tol: relative gradient tolerance.
-      max_iter: Newton iterations (passes with derivatives) at most.
-      max_halvings: line-search step halvings at most per iteration.
+      tol: relative gradient tolerance, ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` with f the
+        total negative log posterior and g its gradient in the unconstrained values z (or, as for
+        :func:`maximize`, a Newton step below the rounding level of z, which float32 reaches). Default
+        1e-10 for Newton (with or without ``polish``), 1e-6 for first-order epochs alone: as f and
+        g both grow with n, this bounds the gradient of the mean loss relative to the mean loss,
+        which puts the estimate within about ``1e-6 sqrt(n)`` standard errors of the maximum (for
+        unit-scale information and mean loss): 0.01 SE at n = 1e8. ``info["newton_step_se"]``
+        reports the actual distance.
+      max_iter: Newton iterations (passes with derivatives) at most; with an optax method, the
+        polish iterations at most.
+      max_halvings: line-search step halvings at most per Newton iteration.
       dtype: "float64" or "float32".
 
     Returns:
-      An :class:`MLEResult` (``method="newton-stream"``); ``hessian`` is NaN when some parameter is
-      fixed or a simplex (it is only available there from the in-memory fit).
+      An :class:`MLEResult` for the constrained parameters (``params``, ``cov`` and ``stderr`` by
+      the delta method, ``cov`` of shape (k, k)). ``method`` is ``"newton-stream"``, or the optax
+      label with ``"-stream"`` (and ``"+newton"`` when polished). ``n_iter`` counts parameter
+      updates: Newton iterations, plus the optimizer steps (one per chunk) of an optax method.
+      ``hessian`` is NaN when some parameter is fixed or a simplex (it is only available there from
+      the in-memory fit). ``info`` adds ``newton_step_se``: the largest |Newton step| in standard
+      errors at the final point, ``max_j |d_j| / sqrt(((-H)^-1)_jj)`` with ``d = (-H)^-1 g`` in z
+      (NaN unless -H is positive definite), i.e. how far the estimate is predicted to lie from the
+      maximum; with an optax method also ``n_epochs``, ``n_steps`` (optimizer steps),
+      ``loss_history`` (shape ``(n_epochs,)``: each epoch's mean over observations of the minibatch
+      losses, taken before each step) and ``n_newton`` (polish iterations).
+
+    Warns:
+      ConvergenceWarning: the tolerance was not met (always reported, never hidden); the result,
+        with its covariance at the final point, is still returned with ``converged=False``.
     """
     if cov_type not in STREAM_COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r} for maximize_stream; expected one of {STREAM_COV_TYPES}")
     if not callable(chunks):
         raise TypeError("chunks must be a function returning a fresh iterable of data chunks (it is read once per pass)")
+    first_order = _check_method(method, n_epochs, polish)
+    if tol is None:
+        tol = FIRST_ORDER_TOL if first_order and not polish else NEWTON_TOL
     cfg = configure(loglik, params0, method="newton", constraints=constraints, log_prior=log_prior, fixed=fixed,
                     tol=tol, max_iter=max_iter, options={"max_halvings": max_halvings}, expected_info=None,
                     dtype=dtype)
@@ -109,11 +166,12 @@ def maximize_stream(
     solver = SecondOrderSolver("hessian", max_halvings)
     eps = float(np.finfo(np_dtype).eps)
 
-    def each_chunk():
+    def each_chunk(validate=True):
         count = 0
         for chunk in chunks():
             chunk = _validation.normalize_data(chunk)
-            _validation.check_data(chunk)
+            if validate:
+                _validation.check_data(chunk)
             count += 1
             yield _dtypes.cast_data(chunk, np_dtype)
         if count == 0:
@@ -139,19 +197,35 @@ def maximize_stream(
 
     with _dtypes.precision_scope(np_dtype):
         u = np.asarray(layout.unconstrain(_dtypes.cast_data(params0, np_dtype)), dtype=np_dtype)
+        sgd_info, n_steps = {}, 0
+        if first_order:
+            # The data are validated in the first epoch (and again in the final pass), not every epoch.
+            n_prior = (sum(_stream_sgd.leading_length(_validation.normalize_data(c)) for c in chunks())
+                       if log_prior is not None else 1)
+            if n_prior == 0:
+                raise ValueError("chunks() yielded no data")
+            step = _stream_sgd.compiled_step(loglik, log_prior, layout, method)
+            z_hat, history, n_steps = _stream_sgd.run_epochs(
+                step, method, jnp.asarray(layout.free_part(jnp.asarray(u))), u,
+                lambda epoch: each_chunk(validate=epoch == 0), n_epochs, 1.0 / n_prior)
+            u = np.asarray(layout.insert_free(z_hat, jnp.asarray(u)), dtype=np_dtype)
+            sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
+        newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings = _status.RUNNING, 0, 0
         while True:
             ll, prior, grad, hess, outer, jac, n = derivative_pass(u)
             z = np.asarray(layout.free_part(jnp.asarray(u)))
             f = -(ll + prior)
             lam, vec = np.linalg.eigh(-hess)  # the objective's Hessian
-            converged = float(relative_gradient(jnp.asarray(-grad), jnp.asarray(z), f)) <= cfg.tol and (
-                lam[0] >= -NEG_CURV_TOL * np.max(np.abs(lam)))
+            # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
+            # (what float32 reaches), and no negative curvature.
+            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), jnp.asarray(lam),
+                                              jnp.asarray(vec), cfg.tol))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
                 status = _status.CONVERGED
-            elif n_iter >= cfg.max_iter:
+            elif n_iter >= newton_iter:
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
                 break
@@ -174,9 +248,17 @@ def maximize_stream(
                       if chain_rule_applies(layout) else np.full((layout.k, layout.k), np.nan))
         params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), layout.constrain(jnp.asarray(u)))
 
+    label, message = "newton-stream", _status.message(status)
+    if first_order:
+        label = dataclasses.replace(cfg, method=method, method_key="optax").method_label
+        label += "-stream+newton" if polish else "-stream"
+        sgd_info["n_newton"] = n_iter
+        if status == _status.MAX_ITER and not polish:
+            message = (f"the {n_epochs} epoch(s) of first-order steps ended with the relative gradient above "
+                       f"tol={cfg.tol:g} (polish=True finishes with exact Newton passes)")
     if status != _status.CONVERGED:
-        warnings.warn(f"maximize_stream did not converge ({_status.message(status)}) after {n_iter} iterations",
-                      ConvergenceWarning, stacklevel=2)
+        what = f"{n_epochs} epoch(s) and {n_iter} Newton iterations" if first_order else f"{n_iter} iterations"
+        warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning, stacklevel=2)
     covres = _covariance.assemble(cov_type, hess, jac, outer)
     unidentified = _diagnose(layout, covres, jac)
     boundary = _check_boundary(layout, np.asarray(u))
@@ -186,12 +268,42 @@ def maximize_stream(
     cov[:, on_boundary] = np.nan
     return MLEResult(
         params=params_hat, cov=cov, hessian=theta_hess, loglik=float(ll), log_prior=float(prior), nobs=n,
-        converged=status == _status.CONVERGED, n_iter=n_iter,
-        grad_norm=float(relative_gradient(jnp.asarray(-grad), jnp.asarray(z), f)), status=_status.message(status),
-        method="newton-stream", cov_type=cov_type, names=layout.names, fixed=layout.fixed_theta,
+        converged=status == _status.CONVERGED, n_iter=n_steps + n_iter,
+        grad_norm=float(relative_gradient(jnp.asarray(-grad), jnp.asarray(z), f)), status=message,
+        method=label, cov_type=cov_type, names=layout.names, fixed=layout.fixed_theta,
         unidentified=unidentified, boundary=boundary, is_map=log_prior is not None, n_groups=None,
         info={"n_halvings": halvings, "curvature_min": float(lam[0]), "curvature_max": float(lam[-1]),
-              "information_min_eig": float(covres.info_min_eig)},
+              "information_min_eig": float(covres.info_min_eig), "newton_step_se": _newton_step_se(lam, vec, grad),
+              **sgd_info},
         _layout=layout, _config=cfg, _scalar=False,
         _u=np.asarray(u, dtype=np.float64), _hess_z=hess,
     )
+
+
+def _check_method(method, n_epochs, polish) -> bool:
+    """Validate ``method``, ``n_epochs`` and ``polish``; True for the first-order (optax) path."""
+    if isinstance(method, str):
+        if method != "newton":
+            raise ValueError(f"method: unknown {method!r} for maximize_stream; expected 'newton' or an "
+                             "optax.GradientTransformation (first-order steps on streamed minibatches)")
+        if n_epochs is not None or polish:
+            raise ValueError("n_epochs and polish apply to a first-order method (an optax.GradientTransformation), "
+                             "not to method='newton'")
+        return False
+    if not isinstance(method, optax.GradientTransformation):
+        raise TypeError(f"method must be 'newton' or an optax.GradientTransformation, got {type(method).__name__}")
+    if n_epochs is None:
+        raise ValueError("n_epochs: an optax method needs the number of passes over the chunks, e.g. n_epochs=10")
+    if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 1:
+        raise ValueError(f"n_epochs must be a positive integer (passes over the chunks), got {n_epochs!r}")
+    if not isinstance(polish, (bool, np.bool_)):
+        raise TypeError(f"polish must be True or False, got {polish!r}")
+    return True
+
+
+def _newton_step_se(lam, vec, grad) -> float:
+    """``max_j |d_j| / sqrt(V_jj)`` with ``V = (-H)^-1 = vec diag(1/lam) vec^T`` and ``d = V g``."""
+    if lam.size == 0 or not np.all(np.isfinite(lam)) or lam[0] <= 0 or not np.all(np.isfinite(grad)):
+        return float("nan")
+    d = vec @ ((vec.T @ grad) / lam)
+    return float(np.max(np.abs(d) / np.sqrt((vec ** 2) @ (1.0 / lam))))
