@@ -1,4 +1,4 @@
-"""Coming from statsmodels / R maxLik / Stata ml: the same custom-likelihood fit in jaxmle and statsmodels.
+"""Coming from statsmodels / optimagic / R maxLik / Stata ml: the same custom-likelihood fit in jaxmle and statsmodels.
 
 Source of docs/coming-from.md (run: python docs/scripts/coming_from.py; needs statsmodels).
 """
