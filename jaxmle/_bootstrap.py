@@ -5,11 +5,12 @@ log-likelihood (replicate b maximises ``sum_i c_bi w_i loglik_i``, ``c_b ~ Multi
 so shapes stay static and nothing is gathered; cluster labels resample whole clusters. The
 parametric bootstrap draws new data with the user's ``simulate(params, key, data)``.
 
-Replicates run the chord method (:mod:`jaxmle._newton`, curvature "fixed"): Newton steps with
-the full-sample Hessian at the estimate, so an iteration costs one batched gradient instead of a
-batched Hessian. Each replicate is iterated to its *own* optimum (relative gradient <= tol), and
-replicates that do not converge that way are polished by exact (safeguarded) Newton; those that
-still fail are counted, reported and left out of every statistic.
+Replicates run BFGS started from the full-sample inverse Hessian (:mod:`jaxmle._preconditioned`),
+so an iteration costs one batched gradient instead of a batched Hessian. Each replicate is
+iterated to its *own* optimum (relative gradient <= tol), and replicates that do not converge
+that way are polished by exact (safeguarded) Newton; those that still fail, or whose maximum is
+not finite (a flat direction, e.g. a perfectly separated resample), are counted, reported and
+left out of every statistic.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dtypes, _status, _validation
+from . import _compile, _dtypes, _status, _validation
 from ._bootstrap_result import BootstrapResult
 from ._driver import iterate
 from ._newton import EIG_FLOOR, SecondOrderSolver
@@ -33,6 +34,9 @@ from ._preconditioned import PreconditionedBFGS
 from ._warnings import ConvergenceWarning
 
 KINDS = ("nonparametric", "parametric")
+# A replicate Hessian whose smallest eigenvalue relative to the full-sample one is below this has
+# lost the information in some direction: its log-likelihood is flat there (no finite maximum).
+COLLAPSE = 1e-8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,42 +50,72 @@ class Resampler:
     simulate: Callable | None = None
 
     def __call__(self, rep, key, data, base_weights, codes, params_hat):
-        """``rep``: the replicate's index b (its key is ``fold_in(key, b)``) or jackknife group."""
-        if self.kind != "jackknife":
-            rep = jax.random.fold_in(key, rep)
+        """``rep``: the replicate's index b, or the deleted group of a jackknife replicate."""
         if self.kind == "nonparametric":
-            idx = jax.random.randint(rep, (self.n,), 0, self.n)
-            counts = jnp.zeros((self.n,), base_weights.dtype).at[idx].add(1.0)
+            counts = jnp.zeros((self.n,), base_weights.dtype).at[resample_indices(key, rep, self.n)].add(1.0)
             return data, base_weights * counts
         if self.kind == "cluster":
-            idx = jax.random.randint(rep, (self.n_groups,), 0, self.n_groups)
-            counts = jnp.zeros((self.n_groups,), base_weights.dtype).at[idx].add(1.0)
+            counts = jnp.zeros((self.n_groups,), base_weights.dtype).at[resample_indices(key, rep, self.n_groups)].add(1.0)
             return data, base_weights * counts[codes]
         if self.kind == "jackknife":
             return data, base_weights * (codes != rep).astype(base_weights.dtype)
-        return self.simulate(params_hat, rep, data), base_weights
+        return self.simulate(params_hat, jax.random.fold_in(key, rep), data), base_weights
+
+
+def resample_indices(key, rep, m: int) -> jax.Array:
+    """The m draws (int32, uniform on 0..m-1, with replacement) of bootstrap replicate ``rep``.
+
+    Replicate b uses the key ``jax.random.fold_in(key, b)``, so its draws do not depend on how
+    many replicates are run or how they are chunked. Each draw is one word of
+    ``jax.random.bits`` mod m: a 64-bit word with 64-bit integers enabled (the float64 default;
+    bias below m / 2**64), a 32-bit word in float32 mode (bias below m / 2**32). This is
+    ``jax.random.randint``'s distribution without its second draw and range arithmetic, which
+    made up most of the bootstrap's compilation time and a fifth of its run time.
+    """
+    dtype = jnp.uint64 if jax.config.jax_enable_x64 else jnp.uint32
+    bits = jax.random.bits(jax.random.fold_in(key, rep), (m,), dtype)
+    return (bits % jnp.asarray(m, dtype)).astype(jnp.int32)
 
 
 @functools.lru_cache(maxsize=64)
 def _batch_solver(engine, resampler: Resampler, exact: bool):
-    """A jitted function solving a batch of replicates (vmap over their inputs ``reps``)."""
+    """A jitted function solving a batch of replicates (vmap over their inputs ``reps``).
+
+    ``metric = (B0, H0, R)``: the full-sample inverse Hessian of the objective, its inverse and
+    ``R = B0^(1/2)``. Replicates that only reweight the data start from ``(f, g)`` computed from
+    the full-sample contributions and scores (linear in the weights: no batched evaluation).
+    Exact-Newton replicates whose Hessian has collapsed in some direction (its smallest eigenvalue
+    relative to H0 below ``COLLAPSE``) have no finite maximum and are reported ``UNBOUNDED``."""
     layout, spec = engine.key.layout, engine.key.spec
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
+    reweights = resampler.kind != "parametric"
 
-    def solve_batch(reps, key, data, base_weights, codes, params_hat, u_hat, eig, tol, max_iter):
+    def solve_batch(reps, key, data, base_weights, codes, params_hat, u_hat, metric, tol, max_iter):
+        inv_hessian0, hessian0, root = metric
+        z_hat = layout.free_part(u_hat)
+        if reweights:  # per-observation contributions and scores at the estimate, computed once
+            full = Objective(spec, layout, u_hat, data, base_weights)
+            scores, contributions = full._chunk_scores(z_hat, data)
+            prior, prior_grad = jax.value_and_grad(full.log_prior)(z_hat)
+
         def one(rep):
             data_b, w_b = resampler(rep, key, data, base_weights, codes, params_hat)
             obj = Objective(spec, layout, u_hat, data_b, w_b)
             if exact:
-                solver = SecondOrderSolver("hessian", max_halvings)
+                state = iterate(SecondOrderSolver("hessian", max_halvings), obj, z_hat, tol, max_iter)
+                collapse = jnp.linalg.eigvalsh(root @ state.curv @ root)[0] < COLLAPSE
+                status = jnp.where((state.status == _status.CONVERGED) & collapse, _status.UNBOUNDED, state.status)
             else:
-                solver = PreconditionedBFGS(inv_hessian0=eig, max_halvings=max_halvings)
-            state = iterate(solver, obj, layout.free_part(u_hat), tol, max_iter)
-            return layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat))), state.status, state.n_iter
+                start = (-(w_b @ contributions) - prior, -(scores.T @ w_b) - prior_grad) if reweights else None
+                solver = PreconditionedBFGS(inv_hessian0, hessian0, start, max_halvings)
+                state = iterate(solver, obj, z_hat, tol, max_iter)
+                status = state.status
+            theta = layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat)))
+            return theta, status.astype(jnp.int32), state.n_iter
 
         return jax.vmap(one)(reps)
 
-    return jax.jit(solve_batch)
+    return _compile.jit(solve_batch)
 
 
 def bootstrap(
@@ -113,8 +147,9 @@ def bootstrap(
       data: the data ``res`` was fitted on.
       n_boot: number of replicates B.
       key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b uses
-        ``jax.random.fold_in(key, b)``, so results do not depend on ``chunk_size`` (and the first
-        B replicates of a larger run are the same).
+        ``jax.random.fold_in(key, b)`` (to draw its observations, see :func:`resample_indices`,
+        or to simulate), so results do not depend on ``chunk_size`` (and the first B replicates
+        of a larger run are the same).
       kind: "nonparametric" (resample observations, or whole clusters when ``cluster`` is given)
         or "parametric" (new data from ``simulate(params, key, data) -> data``, same shapes).
       simulate: the parametric simulator (params are the fitted ones, JAX arrays).
@@ -174,8 +209,8 @@ def bootstrap(
         codes_j = jnp.zeros((n or 1,), jnp.int32) if codes is None else jnp.asarray(codes)
         params_hat = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), res.params)
         u_hat = jnp.asarray(res._u, dtype)
-        eig = _start_inverse_hessian(res._hess_z, dtype)
-        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, eig, jnp.asarray(float(tol), dtype),
+        metric = _start_metric(res._hess_z, dtype)
+        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, metric, jnp.asarray(float(tol), dtype),
                 jnp.asarray(max_iter, jnp.int32))
 
         theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress)
@@ -222,12 +257,13 @@ def _as_key(key):
     return key
 
 
-def _start_inverse_hessian(hess_z, dtype):
-    """Inverse of the objective's Hessian at the estimate (eigenvalues floored positive), (k, k)."""
+def _start_metric(hess_z, dtype):
+    """``(B0, H0, R)``: the objective's Hessian at the estimate H0 (eigenvalues floored positive),
+    its inverse B0 and ``R = B0^(1/2)``, each (k, k)."""
     lam, vec = np.linalg.eigh(-np.asarray(hess_z, dtype=np.float64))
     floor = max(np.max(np.abs(lam)) * EIG_FLOOR, np.finfo(np.float64).tiny)
     lam = np.maximum(np.abs(lam), floor)
-    return jnp.asarray((vec / lam) @ vec.T, dtype)
+    return tuple(jnp.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam, lam ** -0.5))
 
 
 def _bucket(m: int, chunk_size: int | None) -> int:

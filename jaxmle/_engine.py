@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from . import _compile
 from ._driver import iterate
 from ._layout import Layout
 from ._newton import SecondOrderSolver
@@ -98,8 +99,8 @@ class Engine:
     def __init__(self, key: EngineKey):
         self.key = key
         self.solver = make_solver(key.method, dict(key.options))
-        self.solve = jax.jit(self._solve)
-        self.fit = jax.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
+        self.solve = jax.jit(self._solve)  # also called inside user jits (make_solver): no compiler options
+        self.fit = _compile.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
 
     def objective(self, u0, data, weights) -> Objective:
         return Objective(self.key.spec, self.key.layout, u0, data, weights)

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dtypes, _validation
+from . import _compile, _dtypes, _validation
 from ._pytree import leaf_labels
 from ._numerics import SINGULAR_RTOL
 from ._result import MLEResult
@@ -613,7 +613,7 @@ def score_test(
     return TestResult(statistic=stat, df=r, pvalue=chi2_sf(stat, r), name=label)
 
 
-@functools.partial(jax.jit, static_argnames=("loglik", "layout", "scalar", "meat"))
+@functools.partial(_compile.jit, static_argnames=("loglik", "layout", "scalar", "meat"))
 def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, meat: bool):
     """(score (k,), Hessian (k, k), meat B (k, k) or None) of the weighted total in theta."""
 

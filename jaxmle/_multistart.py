@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dtypes, _validation
+from . import _compile, _dtypes, _validation
 from ._maximize import maximize
 from ._result import MLEResult
 from ._solve import make_solver
@@ -127,7 +127,7 @@ def multistart(
         data_c = _dtypes.cast_data(data_n, np_dtype)
         starts_c = jax.tree_util.tree_map(lambda x: jnp.asarray(x, np_dtype), starts)
         w_c = None if w is None else jnp.asarray(w, np_dtype)
-        sols = jax.jit(jax.vmap(solve, in_axes=(0, None, None)))(starts_c, data_c, w_c)
+        sols = _compile.jit(jax.vmap(solve, in_axes=(0, None, None)))(starts_c, data_c, w_c)
         sols = jax.tree_util.tree_map(np.asarray, sols)
     layout = solve.config.layout
     flat = np.concatenate(

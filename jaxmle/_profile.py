@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dtypes, _status, _validation
+from . import _compile, _dtypes, _status, _validation
 from ._numerics import safe_inverse
 from ._setup import FitConfig
 from ._solve import Solver
@@ -402,7 +402,7 @@ def _batch_refit(cfg: FitConfig, j: int, scalar: bool):
         slope = jax.grad(log_post_theta)(theta, data, weights)[j]
         return theta, value, status, n_iter, slope
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None, None)))
+    return _compile.jit(jax.vmap(one, in_axes=(0, None, None)))
 
 
 def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float) -> np.ndarray:

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import _covariance, _dtypes, _status, _stream_sgd, _validation
+from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose
 from ._newton import ARMIJO_C, SecondOrderSolver
@@ -67,7 +67,7 @@ def _compiled(loglik, log_prior, layout):
     def theta_hessian(u, hess_z, grad_z):
         return theta_hessian_by_chain_rule(layout, u, layout.free_part(u), hess_z, grad_z)
 
-    return jax.jit(value), jax.jit(derivatives), jax.jit(prior), jax.jit(theta_hessian)
+    return _compile.jit(value), _compile.jit(derivatives), _compile.jit(prior), _compile.jit(theta_hessian)
 
 
 def maximize_stream(

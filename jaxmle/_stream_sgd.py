@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from . import _compile
 from ._objective import ModelSpec, Objective
 
 
@@ -54,7 +55,7 @@ def compiled_step(loglik, log_prior, layout, transformation):
             updates, opt_state = transformation.update(g, opt_state, z)
         return optax.apply_updates(z, updates), opt_state, loss_sum + m * f
 
-    return jax.jit(step)
+    return _compile.jit(step)
 
 
 def run_epochs(step, transformation, z, u0, chunk_source, n_epochs: int, prior_weight: float):

@@ -7,6 +7,7 @@ import pytest
 from jax.scipy import stats
 
 import jaxmle
+from jaxmle._bootstrap import resample_indices
 
 from . import zoo
 
@@ -37,10 +38,25 @@ def logit_boot(logit_fit, logit_data):
 
 
 def _resample_indices(key, n_boot, b, n):
-    """The observations replicate b draws (the documented scheme: fold_in(key, b))."""
+    """The observations replicate b draws (the documented scheme: bits of fold_in(key, b) mod n)."""
     with jax.enable_x64(True):
-        k = jax.random.fold_in(key, b)
-        return np.asarray(jax.random.randint(k, (n,), 0, n))
+        return np.asarray(resample_indices(key, jnp.int32(b), n))
+
+
+def test_resample_indices_are_uniform_and_distinct_per_replicate():
+    # 200 replicates x 2000 draws: each index's total count is Binomial(4e5, 1/2000), mean 200, sd ~14.1;
+    # the Pearson statistic over the 2000 cells is ~ chi2(1999): mean 1999, sd 63 -> accept +-5 sd.
+    key = jax.random.key(7)
+    with jax.enable_x64(True):
+        draws = np.stack([np.asarray(resample_indices(key, jnp.int32(b), N_LOGIT)) for b in range(200)])
+    assert draws.min() >= 0 and draws.max() < N_LOGIT
+    counts = np.bincount(draws.ravel(), minlength=N_LOGIT)
+    chi2 = ((counts - 200.0) ** 2 / 200.0).sum()
+    assert abs(chi2 - 1999) < 5 * np.sqrt(2 * 1999)
+    assert len({tuple(d[:20]) for d in draws}) == 200  # replicates do not share a stream
+    with jax.enable_x64(False):  # float32 mode: 32-bit draws, still in range and uniform
+        d32 = np.asarray(resample_indices(key, jnp.int32(0), N_LOGIT))
+    assert d32.min() >= 0 and d32.max() < N_LOGIT and len(np.unique(d32)) > 0.6 * N_LOGIT
 
 
 def test_bootstrap_se_agrees_with_oim_within_monte_carlo_error(logit_boot, logit_fit):
