@@ -47,6 +47,14 @@ class Layout:
     def k_free(self) -> int:
         return len(self.free_u)
 
+    @property
+    def unbounded_free(self) -> np.ndarray:
+        """(k_free,) bool: the free values whose parameter has real support, so that their running
+        off to infinity is a maximum that does not exist (a bounded parameter's unconstrained value
+        running off is an estimate on its boundary instead)."""
+        kinds = [sup.kind for sup, m in zip(self.supports, self.sizes) for _ in range(sup.u_size(m))]
+        return np.array([kinds[i] == "real" for i in self.free_u], dtype=bool)
+
     # ---- maps --------------------------------------------------------------------------------
     def unconstrain(self, params) -> jax.Array:
         """params pytree -> ``u`` (k_u,)."""

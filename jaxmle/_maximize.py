@@ -121,9 +121,11 @@ def maximize(
     status = int(out.status)
     converged = status == _status.CONVERGED
     if not converged:
+        detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
+                  "estimates of real-valued parameters are where the iterations stopped, not a maximum"
+                  if status == _status.UNBOUNDED else f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}")
         warnings.warn(
-            f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; "
-            f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}",
+            f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -30,6 +30,14 @@ from ._numerics import all_finite, relative_gradient
 EIG_FLOOR = 1e-13
 # A Hessian eigenvalue below -NEG_CURV_TOL * max|eig| counts as negative curvature (saddle).
 NEG_CURV_TOL = 1e-8
+# At a finite maximum Newton's steps shrink quadratically. A gradient that is small only because
+# the log-likelihood flattens out towards infinity (e.g. perfect separation) meets the gradient
+# test while the next Newton step stays as large as the last one: that is reported as UNBOUNDED
+# when the next step in the real-support parameters is above FLAT_STEP (relative) and above
+# FLAT_RATIO times the last step. (A bounded parameter running to its bound is a boundary
+# estimate instead, reported by maximize's boundary check.)
+FLAT_STEP = 1e-6
+FLAT_RATIO = 0.5
 ARMIJO_C = 1e-4
 
 
@@ -43,6 +51,7 @@ class NewtonState(NamedTuple):
     stalled: jax.Array
     n_halvings: jax.Array
     step_size: jax.Array
+    last_step: jax.Array  # relative size max_j |s_j| / max(|z_j|, 1) of the last accepted step
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +83,7 @@ class SecondOrderSolver:
         zero = jnp.zeros((), jnp.int32)
         nan = jnp.full((), jnp.nan, dtype)
         return NewtonState(z0, nan, jnp.zeros((k,), dtype), jnp.zeros((k, k), dtype), zero,
-                           zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype))
+                           zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype), jnp.zeros((), dtype))
 
     def direction(self, g, lam, vec):
         """Modified Newton direction from the eigendecomposition ``M = V diag(lam) V^T``."""
@@ -97,6 +106,12 @@ class SecondOrderSolver:
         log_iteration(verbose, state.n_iter, f, g, z)
         converged = self.converged(z, f, g, lam, vec, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
+        positive = lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam))
+        newton = vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))  # the next Newton step is -newton
+        if self.curvature == "hessian" and obj.layout.unbounded_free.any():
+            size = relative_size(jnp.where(obj.layout.unbounded_free, newton, 0.0), z)
+            flat = (status == _status.CONVERGED) & (size > FLAT_STEP) & (size > FLAT_RATIO * state.last_step)
+            status = jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
         running = status == _status.RUNNING
 
         def move(_):
@@ -107,9 +122,8 @@ class SecondOrderSolver:
             # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
             # squares the remaining error, so estimates reach machine precision for free. f, g and
             # the curvature in the state stay those of the last evaluation.
-            polish = (status == _status.CONVERGED) & (lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam)))
+            polish = (status == _status.CONVERGED) & positive
             if self.curvature == "hessian":
-                newton = vec @ ((vec.T @ g) / jnp.where(polish, lam, 1.0))
                 z_final = jnp.where(polish & jnp.all(jnp.isfinite(newton)), z - newton, z)
             else:
                 z_final = z
@@ -119,6 +133,7 @@ class SecondOrderSolver:
         return NewtonState(
             z=z_new, f=f, g=g, curv=m, n_iter=state.n_iter + running.astype(jnp.int32), status=status,
             stalled=~ok, n_halvings=state.n_halvings + halvings, step_size=t,
+            last_step=jnp.where(running & ok, relative_size(z_new - z, z), state.last_step),
         )
 
     def line_search(self, obj, z, f, g, d):
@@ -158,7 +173,7 @@ class SecondOrderSolver:
         positive = lam[0] > EIG_FLOOR * scale
         step = vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
         eps = jnp.finfo(z.dtype).eps
-        tiny_step = jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0)) <= 10 * eps
+        tiny_step = relative_size(step, z) <= 10 * eps
         done = small | (positive & tiny_step)
         if self.curvature != "hessian":
             return done
@@ -167,3 +182,8 @@ class SecondOrderSolver:
     def curvature_range(self, state: NewtonState):
         lam = jnp.linalg.eigvalsh(state.curv)
         return lam[0], lam[-1]
+
+
+def relative_size(step, z):
+    """``max_j |step_j| / max(|z_j|, 1)``: a step's size relative to the point it starts from."""
+    return jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0))

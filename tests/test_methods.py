@@ -113,6 +113,19 @@ def test_boundary_estimate_warns():
     assert np.isnan(res.stderr["lam"])
 
 
+def test_perfect_separation_is_reported_not_converged():
+    # y = 1 exactly when x1 > 0: the logistic log-likelihood rises towards 0 as beta[1] -> infinity,
+    # so its gradient vanishes without a maximum. statsmodels raises PerfectSeparationError here;
+    # jaxmle must not report a converged fit at wherever the iterations stopped.
+    sep = dict(DATA["logistic"], y=(DATA["logistic"]["X"][:, 1] > 0).astype(float))
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum"):
+        res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, sep)
+    assert not res.converged and "no finite maximum" in res.status
+    assert abs(res.params["beta"][1]) > 10  # it was running off, as the warning says
+    # the same data with the labels of the regular fixture converge (no false alarm)
+    assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, DATA["logistic"]).converged
+
+
 def test_nonfinite_trial_points_are_halved_not_propagated():
     # log(sigma) on a raw "real" sigma: a full Newton step from far away lands at sigma < 0 (NaN);
     # the line search must halve back into the domain.

@@ -1,5 +1,5 @@
 """Failure modes: what jaxmle reports for a non-identified model, a boundary estimate, a saddle,
-overflow, and an iteration limit. Source of docs/guide/failure-modes.md
+overflow, a maximum at infinity (perfect separation) and an iteration limit. Source of docs/guide/failure-modes.md
 (run: python docs/scripts/failure_modes.py).
 
 The fits here are meant to go wrong, so their warnings are caught and printed, never raised.
@@ -108,6 +108,25 @@ def main(img_dir=None):
     print(f"log space: converged = {res.converged}, mu = {res.params['mu'].round(3)}")
     # --8<-- [end:overflow]
     assert res.converged and np.all(np.isfinite(res.stderr["mu"]))
+
+    # --8<-- [start:separation]
+    import jax
+
+    def logit_loglik(params, data):
+        eta = data["X"] @ params["beta"]
+        return data["y"] * eta - jax.nn.softplus(eta)
+
+    x = np.linspace(-2, 2, 20)
+    separated = {"X": np.column_stack([np.ones(20), x]), "y": (x > 0.3).astype(float)}  # y = 1 exactly when x > 0.3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jaxmle.maximize(logit_loglik, {"beta": jnp.zeros(2)}, separated)
+    for w in caught:
+        print(f"{w.category.__name__}: {w.message}\n")
+    print(f"converged = {res.converged}; the slope had reached {res.params['beta'][1]:.0e} when Newton stopped")
+    # --8<-- [end:separation]
+    assert [w.category for w in caught] == [jaxmle.ConvergenceWarning] and not res.converged
+    assert "no finite maximum" in res.status and res.params["beta"][1] > 10
 
     # --8<-- [start:max_iter]
     with warnings.catch_warnings(record=True) as caught:
