@@ -213,7 +213,7 @@ def bootstrap(
     dtype = cfg.dtype
     with _dtypes.precision_scope(dtype):
         engine = cfg.engine(res._scalar)
-        data_c = _dtypes.cast_data(data, dtype)
+        data_c = _dtypes.to_device(_dtypes.cast_data(data, dtype))
         base_w = jnp.ones((n or 1,), dtype) if w_np is None else jnp.asarray(w_np, dtype)
         codes_j = jnp.zeros((n or 1,), jnp.int32) if codes is None else jnp.asarray(codes)
         params_hat = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), res.params)

@@ -55,3 +55,14 @@ def cast_data(tree, dtype: np.dtype):
         return arr
 
     return jax.tree_util.tree_map(cast, tree)
+
+
+def to_device(tree):
+    """NumPy leaves -> JAX arrays on the default device; JAX arrays (e.g. sharded) are left as they are.
+
+    Call inside the precision scope of the fit. The transfer happens anyway when the compiled call
+    receives NumPy data, but a copy made implicitly by ``jit`` is freed only at the next garbage
+    collection (W4: ~1.2x the data stayed resident after a fit); an explicit copy is freed as soon
+    as the call returns.
+    """
+    return jax.tree_util.tree_map(lambda x: jax.device_put(x) if isinstance(x, np.ndarray) else x, tree)

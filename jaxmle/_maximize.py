@@ -104,7 +104,7 @@ def maximize(
 
     with _dtypes.precision_scope(np_dtype):
         params_cast = _dtypes.cast_data(params0, np_dtype)
-        data_cast = _dtypes.cast_data(data, np_dtype)
+        data_cast = _dtypes.to_device(_dtypes.cast_data(data, np_dtype))
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
         w = np.ones((n if n is not None else 1,), np_dtype) if w_np is None else w_np.astype(np_dtype)

@@ -124,7 +124,7 @@ def multistart(
     w = _validation.check_weights(weights, n)
     np_dtype = _dtypes.resolve_dtype(dtype)
     with _dtypes.precision_scope(np_dtype):
-        data_c = _dtypes.cast_data(data_n, np_dtype)
+        data_c = _dtypes.to_device(_dtypes.cast_data(data_n, np_dtype))
         starts_c = jax.tree_util.tree_map(lambda x: jnp.asarray(x, np_dtype), starts)
         w_c = None if w is None else jnp.asarray(w, np_dtype)
         sols = _compile.jit(jax.vmap(solve, in_axes=(0, None, None)))(starts_c, data_c, w_c)

@@ -514,7 +514,7 @@ def profile(
     max_loglik = float(res.loglik) + (float(res.log_prior) if res.is_map else 0.0)
 
     with _dtypes.precision_scope(dtype):
-        data_c = _dtypes.cast_data(data, dtype)
+        data_c = _dtypes.to_device(_dtypes.cast_data(data, dtype))
         w = jnp.ones((n or 1,), dtype) if w_np is None else jnp.asarray(w_np, dtype)
 
     def refit(starts: np.ndarray):
