@@ -115,7 +115,9 @@ class SecondOrderSolver:
         running = status == _status.RUNNING
 
         def move(_):
-            return self.line_search(obj, z, f, g, self.direction(g, lam, vec))
+            # under vmap both branches run for every fit: a finished fit must not keep the batch's
+            # line search going (its result is discarded by the select)
+            return self.line_search(obj, z, f, g, self.direction(g, lam, vec), active=running)
 
         def stay(_):
             # On convergence with an exact, positive definite Hessian take the final Newton step
@@ -136,8 +138,9 @@ class SecondOrderSolver:
             last_step=jnp.where(running & ok, relative_size(z_new - z, z), state.last_step),
         )
 
-    def line_search(self, obj, z, f, g, d):
-        """Backtracking (Armijo) from t = 1 along ``d``; non-finite values are rejected.
+    def line_search(self, obj, z, f, g, d, active=True):
+        """Backtracking (Armijo) from t = 1 along ``d``; non-finite values are rejected. With
+        ``active`` False (a finished fit in a vmapped batch) no trial is evaluated.
 
         Returns ``(z_new, accepted, halvings, step)``; ``z_new = z`` when nothing was accepted."""
         gd = jnp.minimum(g @ d, 0.0)
@@ -150,7 +153,7 @@ class SecondOrderSolver:
 
         def cond(c):
             t, f_new, magnitude, k = c
-            return (~accept(f_new, magnitude, t)) & (k < self.max_halvings)
+            return active & (~accept(f_new, magnitude, t)) & (k < self.max_halvings)
 
         def body(c):
             t, _, _, k = c
