@@ -99,7 +99,8 @@ class MLEResult(_CoefficientsMixin):
         ``max_j |g_j| max(|z_j|, 1) / max(|f|, 1)`` in the unconstrained parameters at the last
         evaluation (for "newton", a last Newton step is then taken without re-evaluating, which
         squares the remaining error).
-      status: a readable message (``"converged"``, ``"iteration limit reached ..."``).
+      status: a readable message (``"converged"``, ``"iteration limit reached ..."``,
+        ``"no finite maximum ..."``).
       info: solver diagnostics: ``n_halvings`` (line-search step halvings), ``curvature_min`` /
         ``curvature_max`` (eigenvalue range of the solver's last curvature matrix, NaN for
         gradient-only methods), ``information_min_eig`` (smallest eigenvalue of the observed

@@ -32,7 +32,8 @@ class Solution(NamedTuple):
       params: estimates, same structure as ``params0`` (constrained).
       loglik: weighted log-likelihood at the estimate (scalar), without the prior;
         ``log_posterior`` adds the log prior (equal to ``loglik`` without one).
-      converged: bool; ``status`` the code (0 converged, 1 iteration limit, 2 stalled, 3 non-finite).
+      converged: bool; ``status`` the code (0 converged, 1 iteration limit, 2 stalled, 3 non-finite,
+        4 no finite maximum).
       n_iter: iterations taken; ``grad_norm`` the final relative gradient.
       cov: (k, k) covariance of the flat constrained parameters (``names`` order) when the solver
         was made with a ``cov_type``, else None; all NaN where the needed matrix is singular or
