@@ -3,10 +3,11 @@
 XLA's CPU backend compiles each fusion with its newer MLIR "fusion emitters" by default. For
 jaxmle's solvers (one ``while_loop`` holding the model's value, gradient and Hessian, line
 searches and small linear algebra) the older emitters compile the same program 1.5 to 3 times
-faster (W2, the Student-t regression: 3.1 s -> 1.1 s of XLA time; W1: 1.5 s -> 1.0 s; the
-bootstrap's batch solve: 1.5 s -> 1.0 s) at the same run time within noise (W1/W2/W3, see
-benchmarks/RESULTS.md). So jaxmle's own ``jit`` calls pass ``xla_cpu_use_fusion_emitters=False``
-when the installed XLA knows the option (checked once); other backends ignore CPU options.
+faster (measured in alternating fresh processes: W2, the Student-t regression, 3.2 s -> 1.6 s of
+XLA time; W1 1.55 s -> 0.97 s; the bootstrap's batch solve 1.5 s -> 1.0 s) at the same run time
+within noise (benchmarks/RESULTS.md). So jaxmle's own ``jit`` calls pass ``xla_cpu_use_fusion_emitters=False``
+unless the installed XLA rejects the option (then, from that call on, XLA's defaults are used);
+other backends ignore CPU options.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ import jax
 FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 
 
-@functools.lru_cache(maxsize=1)
+_SUPPORTED = [True]  # cleared when this XLA rejects the options (then its defaults are used)
+
+
 def compiler_options() -> dict:
-    """The options this XLA accepts (empty when it rejects them: then XLA's defaults are used)."""
-    try:
-        jax.jit(lambda x: x + 1, compiler_options=FAST_COMPILE).lower(1.0).compile()
-    except Exception:  # an XLA without the option: compile with its defaults
-        return {}
-    return dict(FAST_COMPILE)
+    """The options to pass: :data:`FAST_COMPILE`, or none once XLA has rejected them."""
+    return dict(FAST_COMPILE) if _SUPPORTED[0] else {}
 
 
 class _LazyJit:
@@ -51,11 +50,13 @@ class _LazyJit:
             return self._plain(*args, **kwargs)
         try:
             return self.jitted(*args, **kwargs)
-        except ValueError as err:  # traced with constant arguments only: not the outermost jit
-            if "compiler_options" not in str(err):
-                raise
-            self._plain = self._plain or jax.jit(self._fun, **self._kwargs)
-            return self._plain(*args, **kwargs)
+        except Exception as err:
+            if any(name in str(err) for name in FAST_COMPILE):  # an XLA without the option: its defaults
+                _SUPPORTED[0] = False
+            elif "compiler_options" not in str(err):  # (else traced with constant arguments only:
+                raise  # not the outermost jit)
+        self._plain = self._plain or jax.jit(self._fun, **self._kwargs)
+        return self._plain(*args, **kwargs)
 
     def __getattr__(self, name):  # lower, trace, _cache_size, ...
         return getattr(self.jitted, name)

@@ -103,7 +103,7 @@ def maximize(
         raise ValueError("expected_info must accept a weights= keyword when weights are given")
 
     with _dtypes.precision_scope(np_dtype):
-        params_cast = _dtypes.cast_data(params0, np_dtype)
+        params_cast = _dtypes.cast_params(params0, np_dtype)
         data_cast = _dtypes.to_device(_dtypes.cast_data(data, np_dtype))
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
