@@ -214,13 +214,14 @@ def bootstrap(
     with _dtypes.precision_scope(dtype):
         engine = cfg.engine(res._scalar)
         data_c = _dtypes.to_device(_dtypes.cast_data(data, dtype))
-        base_w = jnp.ones((n or 1,), dtype) if w_np is None else jnp.asarray(w_np, dtype)
-        codes_j = jnp.zeros((n or 1,), jnp.int32) if codes is None else jnp.asarray(codes)
-        params_hat = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), res.params)
-        u_hat = jnp.asarray(res._u, dtype)
+        # host (NumPy) arguments: an eager jnp.ones / astype would compile a one-off XLA program each
+        base_w = np.ones((n or 1,), dtype) if w_np is None else np.asarray(w_np, dtype)
+        codes_j = np.zeros((n or 1,), np.int32) if codes is None else np.asarray(codes, np.int32)
+        params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype), res.params)
+        u_hat = np.asarray(res._u, dtype)
         metric = _start_metric(res._hess_z, dtype)
-        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, metric, jnp.asarray(float(tol), dtype),
-                jnp.asarray(max_iter, jnp.int32))
+        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, metric, np.asarray(float(tol), dtype),
+                np.asarray(max_iter, np.int32))
 
         theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress)
         failed = np.nonzero(status != _status.CONVERGED)[0]
@@ -272,7 +273,7 @@ def _start_metric(hess_z, dtype):
     lam, vec = np.linalg.eigh(-np.asarray(hess_z, dtype=np.float64))
     floor = max(np.max(np.abs(lam)) * EIG_FLOOR, np.finfo(np.float64).tiny)
     lam = np.maximum(np.abs(lam), floor)
-    return tuple(jnp.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam, lam ** -0.5))
+    return tuple(np.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam, lam ** -0.5))
 
 
 def _bucket(m: int, chunk_size: int | None) -> int:
