@@ -30,14 +30,15 @@ from ._numerics import all_finite, relative_gradient
 EIG_FLOOR = 1e-13
 # A Hessian eigenvalue below -NEG_CURV_TOL * max|eig| counts as negative curvature (saddle).
 NEG_CURV_TOL = 1e-8
-# At a finite maximum Newton's steps shrink quadratically. A gradient that is small only because
+# At a finite maximum Newton's steps shrink quadratically (linearly, by a factor (2m-1)/(2m), at a
+# degenerate maximum like -theta^(2m): 2/3 for a quartic). A gradient that is small only because
 # the log-likelihood flattens out towards infinity (e.g. perfect separation) meets the gradient
-# test while the next Newton step stays as large as the last one: that is reported as UNBOUNDED
-# when the next step in the real-support parameters is above FLAT_STEP (relative) and above
-# FLAT_RATIO times the last step. (A bounded parameter running to its bound is a boundary
+# test while the next Newton step stays as large as the last one (ratio -> 1): that is reported as
+# UNBOUNDED when the next step in the real-support parameters is above FLAT_STEP (relative) and
+# above FLAT_RATIO times the last step. (A bounded parameter running to its bound is a boundary
 # estimate instead, reported by maximize's boundary check.)
 FLAT_STEP = 1e-6
-FLAT_RATIO = 0.5
+FLAT_RATIO = 0.9
 ARMIJO_C = 1e-4
 
 

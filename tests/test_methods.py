@@ -126,6 +126,24 @@ def test_perfect_separation_is_reported_not_converged():
     assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, DATA["logistic"]).converged
 
 
+def test_degenerate_maximum_is_not_mistaken_for_separation():
+    # -(t - x)^4 has a finite maximum with zero curvature: Newton converges linearly (steps shrink
+    # by 2/3), which must not be reported as a maximum at infinity; nor must a Poisson group with
+    # all-zero counts (its log-rate runs to -infinity) be reported as converged.
+    res = jaxmle.maximize(lambda p, x: -((p["t"] - x) ** 4), {"t": 1.0}, np.zeros(3))
+    assert res.converged and abs(res.params["t"]) < 1e-3
+    group = np.repeat([0.0, 1.0], 10)
+    counts = np.where(group == 1, 0.0, np.random.default_rng(0).poisson(2.0, 20))
+
+    def poisson(p, d):
+        eta = p["b"][0] + p["b"][1] * d["g"]
+        return d["y"] * eta - jnp.exp(eta)
+
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum"):
+        res = jaxmle.maximize(poisson, {"b": jnp.zeros(2)}, {"g": group, "y": counts})
+    assert not res.converged and res.params["b"][1] < -10
+
+
 def test_nonfinite_trial_points_are_halved_not_propagated():
     # log(sigma) on a raw "real" sigma: a full Newton step from far away lands at sigma < 0 (NaN);
     # the line search must halve back into the domain.
