@@ -18,14 +18,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import warnings
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _dtypes, _status, _validation
+from . import _compile, _dtypes, _status, _validation, _warnings
 from ._bootstrap_result import BootstrapResult
 from ._driver import iterate
 from ._newton import EIG_FLOOR, SecondOrderSolver
@@ -235,13 +234,11 @@ def bootstrap(
     converged = status == _status.CONVERGED
     n_failed = int((~converged).sum())
     if n_failed:
-        warnings.warn(
+        _warnings.warn(
             f"{n_failed} of {n_boot} bootstrap replicates did not converge "
             f"({', '.join(sorted({_status.message(s) for s in status[~converged]}))}); they are left out of the "
             "bootstrap statistics",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+            ConvergenceWarning)
 
     def jackknife():
         return _jackknife(engine, n, jackknife_groups, args, dtype)

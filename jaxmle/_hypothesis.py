@@ -25,14 +25,13 @@ import dataclasses
 import functools
 import math
 import re
-import warnings
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _dtypes, _validation
+from . import _compile, _dtypes, _validation, _warnings
 from ._pytree import leaf_labels
 from ._numerics import SINGULAR_RTOL
 from ._result import MLEResult
@@ -644,11 +643,9 @@ def _check_result(res, fn: str, label: str) -> None:
 def _warn_unconverged(fn: str, **fits) -> None:
     bad = [label for label, res in fits.items() if not res.converged]
     if bad:
-        warnings.warn(
+        _warnings.warn(
             f"{fn}: the {' and '.join(bad)} fit did not converge; the test statistic assumes maximised likelihoods",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+            ConvergenceWarning)
 
 
 def _join(names, mask) -> str:

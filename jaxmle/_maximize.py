@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import Any, Callable
 
 import jax
 import numpy as np
 import optax
 
-from . import _covariance, _dtypes, _status, _validation
+from . import _covariance, _dtypes, _status, _validation, _warnings
 from ._layout import Layout
 from ._numerics import SINGULAR_RTOL
 from ._setup import configure
@@ -124,11 +123,9 @@ def maximize(
         detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
                   "estimates of real-valued parameters are where the iterations stopped, not a maximum"
                   if status == _status.UNBOUNDED else f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}")
-        warnings.warn(
+        _warnings.warn(
             f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+            ConvergenceWarning)
     covres = _covariance.assemble(
         cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
     )
@@ -232,19 +229,15 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
             kind = "not negative definite (a saddle point or not a maximum)"
         else:
             kind = "singular (flat in some direction: parameters not identified)"
-        warnings.warn(
+        _warnings.warn(
             f"Hessian of the log-likelihood is {kind} at the estimate "
             f"(smallest scaled eigenvalue {covres.info_min_eig:.3g}); "
             f"parameters not identified there get NaN standard errors: {', '.join(names) or 'none'}",
-            HessianWarning,
-            stacklevel=3,
-        )
+            HessianWarning)
     elif names:
-        warnings.warn(
+        _warnings.warn(
             f"the chosen covariance is singular; NaN standard errors for: {', '.join(names)}",
-            HessianWarning,
-            stacklevel=3,
-        )
+            HessianWarning)
     return names
 
 
@@ -252,12 +245,10 @@ def _check_boundary(layout: Layout, u: np.ndarray) -> tuple:
     """Warn about estimates on the boundary of their support and return their names."""
     near = tuple(_boundary_names(layout, u))
     if near:
-        warnings.warn(
+        _warnings.warn(
             f"estimate on the boundary of its support for {', '.join(near)}; the MLE is not interior, so "
             "Wald standard errors do not apply there and are set to NaN (use a profile likelihood)",
-            BoundaryWarning,
-            stacklevel=3,
-        )
+            BoundaryWarning)
     return near
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import warnings
 from statistics import NormalDist
 from typing import Any, Callable
 
@@ -35,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _dtypes, _status, _validation
+from . import _compile, _dtypes, _status, _validation, _warnings
 from ._numerics import safe_inverse
 from ._setup import FitConfig
 from ._solve import Solver
@@ -124,7 +123,7 @@ class ProfileResult:
             self._cache[alpha] = self._endpoints(chi2_1_quantile(alpha), alpha)
         interval, messages = self._cache[alpha]
         for message in messages:
-            warnings.warn(message, ProfileWarning, stacklevel=2)
+            _warnings.warn(message, ProfileWarning)
         return interval.copy()
 
     def _endpoints(self, c: float, alpha: float):
@@ -502,10 +501,9 @@ def profile(
     if res._scalar and w_np is not None:
         raise ValueError("weights need per-observation contributions, but loglik returns a scalar")
     if not res.converged:
-        warnings.warn(
+        _warnings.warn(
             f"res did not converge ({res.status}); the profile is measured from res.loglik, which may not be the "
-            "maximum", ProfileWarning, stacklevel=2,
-        )
+            "maximum", ProfileWarning)
     grid = _default_grid(res, layout, j, uj, sup, int(n_grid), float(width)) if grid is None else _check_grid(grid, sup, name)
 
     fn = _batch_refit(_profile_config(cfg, loglik, j, uj), j, bool(res._scalar))
@@ -530,22 +528,20 @@ def profile(
 
     n_bad = int((~converged).sum())
     if n_bad:
-        warnings.warn(
+        _warnings.warn(
             f"{n_bad} of {grid.size} profile refits of {name} did not converge (at {name}="
             f"{', '.join(f'{v:.4g}' for v in grid[~converged][:5])}{', ...' if n_bad > 5 else ''}); they are left out "
             "of conf_int and plot (see .converged)",
-            ConvergenceWarning, stacklevel=2,
-        )
+            ConvergenceWarning)
     eps = float(np.finfo(dtype).eps)
     rounding = 64.0 * eps * max(1.0, abs(max_loglik))  # the rounding level of the log-likelihood sums
     excess = np.where(converged, value - max_loglik, -np.inf)
     if converged.any() and excess.max() > max(1e-6, rounding):
         i = int(np.argmax(excess))
-        warnings.warn(
+        _warnings.warn(
             f"the profile of {name} rises {excess[i]:.3g} above the maximum of res at {name}={grid[i]:.6g}: res is not "
             "the (global) maximum; refit from the profile's maximiser there (ProfileResult.params)",
-            ProfileWarning, stacklevel=2,
-        )
+            ProfileWarning)
     return ProfileResult(
         name=name,
         grid=grid,

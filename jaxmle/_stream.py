@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from typing import Any, Callable, Iterable
 
 import jax
@@ -25,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation
+from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose
 from ._newton import ARMIJO_C, SecondOrderSolver
@@ -258,7 +257,7 @@ def maximize_stream(
                        f"tol={cfg.tol:g} (polish=True finishes with exact Newton passes)")
     if status != _status.CONVERGED:
         what = f"{n_epochs} epoch(s) and {n_iter} Newton iterations" if first_order else f"{n_iter} iterations"
-        warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning, stacklevel=2)
+        _warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning)
     covres = _covariance.assemble(cov_type, hess, jac, outer)
     unidentified = _diagnose(layout, covres, jac)
     boundary = _check_boundary(layout, np.asarray(u))

@@ -1,8 +1,23 @@
 """Warning hierarchy of jaxmle (as statsmodels' ``ConvergenceWarning`` family).
 
 Numerical trouble is reported, never hidden: the eager wrappers (``maximize``) turn the status
-codes computed inside ``jit`` into these warnings.
+codes computed inside ``jit`` into these warnings, and :func:`warn` attributes each to the user's
+line that called into jaxmle (however deep inside jaxmle it is raised, e.g. via ``models.fit``).
 """
+
+import os
+import sys
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type) -> None:
+    """``warnings.warn`` with the stack level of the first caller outside the jaxmle package."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class JaxmleWarning(UserWarning):

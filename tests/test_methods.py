@@ -118,9 +118,13 @@ def test_perfect_separation_is_reported_not_converged():
     # so its gradient vanishes without a maximum. statsmodels raises PerfectSeparationError here;
     # jaxmle must not report a converged fit at wherever the iterations stopped.
     sep = dict(DATA["logistic"], y=(DATA["logistic"]["X"][:, 1] > 0).astype(float))
-    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum"):
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum") as record:
         res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, sep)
     assert not res.converged and "no finite maximum" in res.status
+    assert record[0].filename == __file__  # attributed to the caller's line, not to jaxmle
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum") as record:  # also from models.fit
+        jaxmle.models.fit(jaxmle.models.logit(), sep)
+    assert record[0].filename == __file__
     assert abs(res.params["beta"][1]) > 10  # it was running off, as the warning says
     # the same data with the labels of the regular fixture converge (no false alarm)
     assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, DATA["logistic"]).converged
