@@ -28,7 +28,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from ._numerics import SINGULAR_RTOL, nan_aware_congruence, safe_inverse
+from ._numerics import SINGULAR_RTOL, generalized_inverse, nan_aware_congruence, safe_inverse
 
 COV_TYPES = ("oim", "opg", "robust", "cluster", "expected", "none")
 NEEDS_SCORES = ("opg", "robust", "cluster")
@@ -40,34 +40,57 @@ class CovarianceResult:
     bad_z: np.ndarray  # (k_free,) unidentified / indefinite free directions
     info_min_eig: float  # smallest eigenvalue of the scaled observed information
     hessian_ok: bool  # observed information positive definite and well conditioned
+    # For estimable functions of unidentified parameters (None when the matrix is indefinite):
+    cov_generalized: np.ndarray | None = None  # (k, k) J G J^T with G the covariance from generalized inverses
+    null_theta: np.ndarray | None = None  # (k, m) the flat (unidentified) directions in theta, J N
 
 
 def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None, cluster_correction=True):
-    """Return a :class:`CovarianceResult` for ``cov_type`` from the parts at the optimum."""
+    """Return a :class:`CovarianceResult` for ``cov_type`` from the parts at the optimum.
+
+    Besides the covariance (NaN for unidentified parameters) it keeps, for a singular but not
+    indefinite matrix, the same formula with generalized inverses and the flat directions: a
+    function whose gradient is orthogonal to them (an estimable function, e.g. the sum of two
+    collinear coefficients) has a finite variance (:meth:`MLEResult.transform`)."""
+    jac = np.asarray(jac, dtype=np.float64)
     a = -np.asarray(hess_z, dtype=np.float64)
-    a_inv, a_bad, min_eig = safe_inverse(a)
+    a_g, a_null, a_bad, min_eig = generalized_inverse(a)
+    a_inv = np.where(a_bad[:, None] | a_bad[None, :], np.nan, a_g)
     hessian_ok = not a_bad.any()
+    factor = n_groups / (n_groups - 1.0) if cov_type == "cluster" and cluster_correction else 1.0
+    if cov_type in ("oim", "robust", "cluster"):
+        core_g, null, core_min = a_g, a_null, min_eig
+    elif cov_type in ("opg", "expected"):
+        core_g, null, _, core_min = generalized_inverse(np.asarray(meat if cov_type == "opg" else expected))
     if cov_type == "oim":
         cov_z, bad = a_inv, a_bad
+        cov_g = a_g
     elif cov_type == "opg":
         cov_z, bad, _ = safe_inverse(np.asarray(meat))
+        cov_g = core_g
     elif cov_type in ("robust", "cluster"):
         a_inv_clean = np.where(a_bad[:, None] | a_bad[None, :], 0.0, a_inv)
         cov_z = a_inv_clean @ np.asarray(meat, dtype=np.float64) @ a_inv_clean
         bad = a_bad | ~np.isfinite(np.diag(cov_z))
         cov_z[bad, :] = np.nan
         cov_z[:, bad] = np.nan
-        if cov_type == "cluster" and cluster_correction:
-            cov_z = cov_z * (n_groups / (n_groups - 1.0))
+        cov_z = cov_z * factor
+        cov_g = a_g @ np.asarray(meat, dtype=np.float64) @ a_g * factor
     elif cov_type == "expected":
         cov_z, bad, _ = safe_inverse(np.asarray(expected))
+        cov_g = core_g
     elif cov_type == "none":
-        k = np.asarray(jac).shape[0]
+        k = jac.shape[0]
         return CovarianceResult(np.full((k, k), np.nan), np.zeros(a.shape[0], bool), min_eig, hessian_ok)
     else:  # pragma: no cover - validated earlier
         raise ValueError(cov_type)
-    cov = nan_aware_congruence(np.asarray(jac, dtype=np.float64), cov_z)
-    return CovarianceResult(cov=cov, bad_z=bad, info_min_eig=min_eig, hessian_ok=hessian_ok)
+    cov = nan_aware_congruence(jac, cov_z)
+    generalized = bad.any() and np.isfinite(core_min) and core_min >= -SINGULAR_RTOL
+    return CovarianceResult(
+        cov=cov, bad_z=bad, info_min_eig=min_eig, hessian_ok=hessian_ok,
+        cov_generalized=jac @ cov_g @ jac.T if generalized else None,
+        null_theta=jac @ null if generalized else None,
+    )
 
 
 BATCH_COV_TYPES = ("oim", "opg", "robust", "expected", "none")

@@ -131,10 +131,8 @@ def maximize(
     )
     unidentified = _diagnose(layout, covres, parts.jac)
     boundary = _check_boundary(layout, np.asarray(out.u))
-    cov = covres.cov.copy()
     on_boundary = np.isin(np.asarray(layout.names), boundary)
-    cov[on_boundary, :] = np.nan
-    cov[:, on_boundary] = np.nan
+    cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(
         params=params_hat,
         cov=cov,
@@ -165,7 +163,19 @@ def maximize(
         _scalar=scalar,
         _u=np.asarray(out.u, dtype=np.float64),
         _hess_z=np.asarray(parts.hess_z, dtype=np.float64),
+        _cov_g=cov_g,
+        _null=covres.null_theta,
     )
+
+
+def _mask(cov, rows):
+    """A copy of ``cov`` with NaN rows and columns ``rows`` (None stays None)."""
+    if cov is None:
+        return None
+    cov = cov.copy()
+    cov[rows, :] = np.nan
+    cov[:, rows] = np.nan
+    return cov
 
 
 def _check_loglik_output(loglik, params, data, n):

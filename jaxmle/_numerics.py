@@ -28,6 +28,53 @@ SINGULAR_RTOL = 1e-10
 LOADING_TOL = 1e-6
 
 
+def generalized_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
+    """A generalized inverse of a symmetric matrix that should be positive (semi)definite.
+
+    Returns ``(ginv, null, bad, min_eig)``. On the unit-diagonal scaled matrix
+    ``c = D^-1/2 a D^-1/2`` eigenvalues ``<= rtol`` count as null directions; ``ginv`` (k, k) is
+    ``D^-1/2 c^+ D^-1/2`` (zero rows for parameters with a non-positive diagonal), a generalized
+    inverse of ``a`` when ``a`` is positive semidefinite: for a linear combination ``l`` with
+    ``l' null = 0`` (an estimable function), ``l' ginv l`` is its variance whatever generalized
+    inverse is used. ``null`` (k, m) holds the null directions of ``a`` (unit columns), ``bad``
+    (k,) the parameters loading on them (or on negative curvature), and ``min_eig`` the smallest
+    eigenvalue of ``c`` (-inf for a negative diagonal entry, NaN for a non-finite ``a``).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    k = a.shape[0]
+    ginv, null_cols = np.zeros((k, k)), []
+    if k == 0:
+        return ginv, np.zeros((0, 0)), np.zeros(0, bool), np.inf
+    if not np.all(np.isfinite(a)):
+        return np.full((k, k), np.nan), np.zeros((k, 0)), np.ones(k, bool), np.nan
+    a = 0.5 * (a + a.T)
+    d = np.diag(a).copy()
+    ok = d > 0
+    bad = ~ok
+    idx = np.nonzero(ok)[0]
+    # a negative diagonal entry is negative curvature (-inf); a zero one a flat direction (0)
+    tol = SINGULAR_RTOL * max(float(np.max(np.abs(d))), np.finfo(np.float64).tiny)
+    min_eig = -np.inf if np.any(d < -tol) else (0.0 if bad.any() else np.inf)
+    null_cols += [np.eye(k)[:, j] for j in np.nonzero(~ok)[0]]
+    if idx.size:
+        s = 1.0 / np.sqrt(d[idx])
+        c = a[np.ix_(idx, idx)] * s[:, None] * s[None, :]
+        lam, vec = np.linalg.eigh(c)
+        min_eig = min(min_eig, float(lam[0]))
+        null = lam <= rtol
+        loading = (vec[:, null] ** 2).sum(axis=1)
+        keep = ~null
+        c_inv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T
+        ginv[np.ix_(idx, idx)] = c_inv * s[:, None] * s[None, :]
+        bad[idx[loading > LOADING_TOL]] = True
+        for u in vec[:, null].T:  # a null vector u of c is the null direction D^-1/2 u of a
+            v = np.zeros(k)
+            v[idx] = s * u
+            null_cols.append(v / np.linalg.norm(v))
+    null = np.stack(null_cols, axis=1) if null_cols else np.zeros((k, 0))
+    return ginv, null, bad, min_eig
+
+
 def safe_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
     """Invert a symmetric matrix that should be positive definite, without hiding failure.
 
@@ -37,34 +84,8 @@ def safe_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
     Moore–Penrose inverse is their variance, as for any estimable function). ``min_eig`` is the
     smallest eigenvalue of the unit-diagonal scaled matrix ``D^-1/2 a D^-1/2``.
     """
-    a = np.asarray(a, dtype=np.float64)
-    k = a.shape[0]
-    inv = np.full((k, k), np.nan)
-    if k == 0:
-        return inv, np.zeros(0, bool), np.inf
-    if not np.all(np.isfinite(a)):
-        return inv, np.ones(k, bool), np.nan
-    a = 0.5 * (a + a.T)
-    d = np.diag(a).copy()
-    ok = d > 0
-    bad = ~ok
-    idx = np.nonzero(ok)[0]
-    # a negative diagonal entry is negative curvature (-inf); a zero one a flat direction (0)
-    tol = SINGULAR_RTOL * max(float(np.max(np.abs(d))), np.finfo(np.float64).tiny)
-    min_eig = -np.inf if np.any(d < -tol) else (0.0 if bad.any() else np.inf)
-    if idx.size:
-        s = 1.0 / np.sqrt(d[idx])
-        c = a[np.ix_(idx, idx)] * s[:, None] * s[None, :]
-        lam, vec = np.linalg.eigh(c)
-        min_eig = min(min_eig, float(lam[0]))
-        null = lam <= rtol
-        loading = (vec[:, null] ** 2).sum(axis=1)
-        bad_sub = loading > LOADING_TOL
-        keep = ~null
-        c_inv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T
-        sub = c_inv * s[:, None] * s[None, :]
-        inv[np.ix_(idx, idx)] = sub
-        bad[idx[bad_sub]] = True
+    inv, _, bad, min_eig = generalized_inverse(a, rtol)
+    inv = inv.copy()
     inv[bad, :] = np.nan
     inv[:, bad] = np.nan
     return inv, bad, min_eig

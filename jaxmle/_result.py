@@ -14,6 +14,9 @@ from . import _dtypes, _pytree
 from ._numerics import nan_aware_congruence
 from ._table import Summary, coef_frame, coef_table_lines, wald_columns
 
+# |J_i . v| <= ESTIMABLE_RTOL |J_i| for every flat direction v (unit length): output i is estimable.
+ESTIMABLE_RTOL = 1e-8
+
 
 class _CoefficientsMixin:
     """Wald quantities from ``_flat`` (k,), ``cov`` (k, k), ``names`` and ``_unflatten``."""
@@ -136,6 +139,8 @@ class MLEResult(_CoefficientsMixin):
     _scalar: bool = False  # loglik returns a total rather than contributions
     _u: Any = None  # the estimate in the full unconstrained space, (k_u,)
     _hess_z: Any = None  # Hessian of the log posterior in the free unconstrained values, (k_free, k_free)
+    _cov_g: Any = None  # covariance by generalized inverses (k, k), only when some parameter is unidentified
+    _null: Any = None  # (k, m) the unidentified (flat) directions in the constrained parameters
 
     # ---- derived statistics -------------------------------------------------------------------
     @property
@@ -171,7 +176,11 @@ class MLEResult(_CoefficientsMixin):
 
         ``fn`` maps a params pytree (JAX arrays) to a pytree of arrays; ``J`` is its Jacobian in the
         flat constrained parameters (by ``jax.jacfwd``). By invariance ``fn(params)`` is the MLE of
-        ``fn(theta)``.
+        ``fn(theta)``. With unidentified parameters (NaN standard errors), an output whose gradient
+        is orthogonal to the flat directions (an estimable function, e.g. ``beta[1] + 2 beta[2]``
+        for collinear regressors x and 2x) still gets its variance, from the covariance formula
+        with generalized inverses (any generalized inverse gives the same value); the others stay
+        NaN.
         """
         layout = self._layout
         with _dtypes.precision_scope(np.float64):
@@ -185,6 +194,12 @@ class MLEResult(_CoefficientsMixin):
             jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)
         value_np = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), value)
         cov = nan_aware_congruence(jac, self.cov)
+        if self._cov_g is not None and np.isnan(np.diag(cov)).any():
+            # estimable functions of unidentified parameters: gradient orthogonal to the flat directions
+            flat = np.abs(jac @ self._null) > ESTIMABLE_RTOL * np.linalg.norm(jac, axis=1, keepdims=True)
+            generalized = nan_aware_congruence(jac, self._cov_g)
+            ok = ~flat.any(axis=1) & np.isfinite(np.diag(generalized))
+            cov[np.ix_(ok, ok)] = generalized[np.ix_(ok, ok)]
         return DeltaResult(
             params=value_np,
             cov=cov,
@@ -255,7 +270,7 @@ def _flatten_np(layout, params) -> np.ndarray:
 
 
 _DATA_FIELDS = ["params", "cov", "hessian", "loglik", "log_prior", "converged", "n_iter", "grad_norm", "info",
-                "_u", "_hess_z"]
+                "_u", "_hess_z", "_cov_g", "_null"]
 jax.tree_util.register_dataclass(
     MLEResult,
     data_fields=_DATA_FIELDS,

@@ -26,7 +26,7 @@ import optax
 
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
-from ._maximize import _check_boundary, _diagnose
+from ._maximize import _check_boundary, _diagnose, _mask
 from ._newton import ARMIJO_C, SecondOrderSolver
 from ._numerics import relative_gradient
 from ._objective import ModelSpec, Objective
@@ -261,10 +261,8 @@ def maximize_stream(
     covres = _covariance.assemble(cov_type, hess, jac, outer)
     unidentified = _diagnose(layout, covres, jac)
     boundary = _check_boundary(layout, np.asarray(u))
-    cov = covres.cov.copy()
     on_boundary = np.isin(np.asarray(layout.names), boundary)
-    cov[on_boundary, :] = np.nan
-    cov[:, on_boundary] = np.nan
+    cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(
         params=params_hat, cov=cov, hessian=theta_hess, loglik=float(ll), log_prior=float(prior), nobs=n,
         converged=status == _status.CONVERGED, n_iter=n_steps + n_iter,
@@ -275,7 +273,7 @@ def maximize_stream(
               "information_min_eig": float(covres.info_min_eig), "newton_step_se": _newton_step_se(lam, vec, grad),
               **sgd_info},
         _layout=layout, _config=cfg, _scalar=False,
-        _u=np.asarray(u, dtype=np.float64), _hess_z=hess,
+        _u=np.asarray(u, dtype=np.float64), _hess_z=hess, _cov_g=cov_g, _null=covres.null_theta,
     )
 
 

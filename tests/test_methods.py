@@ -102,6 +102,17 @@ def test_non_identified_parameters_get_nan_and_a_warning():
     X0 = X[:, :2]
     np.testing.assert_allclose(se[0], np.sqrt(np.linalg.inv(X0.T @ X0)[0, 0]), rtol=1e-6)
     assert res.unidentified == ("beta[1]", "beta[2]")
+    # beta[1] + 2 beta[2] (the slope on x1) is estimable: the delta method gives its variance from
+    # generalized inverses, equal to the OLS slope's (sigma = 1); beta[1] alone is not estimable.
+    delta = res.transform(lambda p: {"slope": p["beta"][1] + 2 * p["beta"][2], "b1": p["beta"][1],
+                                     "both": p["beta"][0] + p["beta"][1] + 2 * p["beta"][2]})
+    ols_cov = np.linalg.inv(X0.T @ X0)
+    np.testing.assert_allclose(delta.params["slope"], np.linalg.lstsq(X0, y, rcond=None)[0][1], rtol=1e-8)
+    np.testing.assert_allclose(delta.stderr["slope"], np.sqrt(ols_cov[1, 1]), rtol=1e-6)
+    np.testing.assert_allclose(delta.stderr["both"], np.sqrt(ols_cov.sum()), rtol=1e-6)
+    i, j = delta.names.index("both"), delta.names.index("slope")
+    np.testing.assert_allclose(delta.cov[i, j], ols_cov[1, 1] + ols_cov[0, 1], rtol=1e-6)
+    assert np.isnan(delta.stderr["b1"])
 
 
 def test_boundary_estimate_warns():

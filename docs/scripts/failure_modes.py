@@ -38,13 +38,16 @@ def main(img_dir=None):
         print(f"{w.category.__name__}: {w.message}\n")
     print("res.unidentified:", res.unidentified)
     print("res.stderr:", res.stderr)
-    print(f"beta[1] + 2 beta[2] = {res.params['beta'][1] + 2 * res.params['beta'][2]:.6f}")
+    slope = res.transform(lambda p: p["beta"][1] + 2 * p["beta"][2])  # estimable: finite standard error
+    print(f"beta[1] + 2 beta[2] = {slope.params:.6f} (std err {slope.stderr:.6f})")
     # --8<-- [end:collinear]
     assert [w.category for w in caught] == [jaxmle.HessianWarning]
     assert res.unidentified == ("beta[1]", "beta[2]") and np.isfinite(res.stderr["sigma"])
     assert "NaN standard errors for beta[1], beta[2]" in str(res.summary())
     combo = res.params["beta"][1] + 2 * res.params["beta"][2]  # identified: the slope on x
     np.testing.assert_allclose(combo, np.polyfit(x, y, 1)[0], rtol=1e-8)
+    # its standard error is the simple regression's, with the MLE of sigma: sigma / sqrt(Sxx)
+    np.testing.assert_allclose(slope.stderr, res.params["sigma"] / np.sqrt(((x - x.mean()) ** 2).sum()), rtol=1e-6)
 
     # --8<-- [start:boundary]
     def coin_loglik(params, data):
