@@ -35,9 +35,6 @@ from ._warnings import ConvergenceWarning
 KINDS = ("nonparametric", "parametric")
 # Default relative-gradient tolerance of a replicate (before its final quasi-Newton step).
 REPLICATE_TOL = 1e-8
-# A replicate Hessian whose smallest eigenvalue relative to the full-sample one is below this has
-# lost the information in some direction: its log-likelihood is flat there (no finite maximum).
-COLLAPSE = 1e-8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,17 +84,16 @@ def resample_indices(key, rep, m: int) -> jax.Array:
 def _batch_solver(engine, resampler: Resampler, exact: bool):
     """A jitted function solving a batch of replicates (vmap over their inputs ``reps``).
 
-    ``metric = (B0, H0, R)``: the full-sample inverse Hessian of the objective, its inverse and
-    ``R = B0^(1/2)``. Replicates that only reweight the data start from ``(f, g)`` computed from
-    the full-sample contributions and scores (linear in the weights: no batched evaluation).
-    Exact-Newton replicates whose Hessian has collapsed in some direction (its smallest eigenvalue
-    relative to H0 below ``COLLAPSE``) have no finite maximum and are reported ``UNBOUNDED``."""
+    ``metric = (B0, H0)``: the full-sample inverse Hessian of the objective and its inverse.
+    Replicates that only reweight the data start from ``(f, g)`` computed from the full-sample
+    contributions and scores (linear in the weights: no batched evaluation). Replicates without a
+    finite maximum are reported ``UNBOUNDED`` by either solver (its flat-direction test)."""
     layout, spec = engine.key.layout, engine.key.spec
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
     reweights = resampler.kind != "parametric"
 
     def solve_batch(reps, key, data, base_weights, codes, params_hat, u_hat, metric, tol, max_iter):
-        inv_hessian0, hessian0, root = metric
+        inv_hessian0, hessian0 = metric
         z_hat = layout.free_part(u_hat)
         if reweights:  # per-observation contributions and scores at the estimate, computed once
             full = Objective(spec, layout, u_hat, data, base_weights)
@@ -109,15 +105,12 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
             obj = Objective(spec, layout, u_hat, data_b, w_b)
             if exact:
                 state = iterate(SecondOrderSolver("hessian", max_halvings), obj, z_hat, tol, max_iter)
-                collapse = jnp.linalg.eigvalsh(root @ state.curv @ root)[0] < COLLAPSE
-                status = jnp.where((state.status == _status.CONVERGED) & collapse, _status.UNBOUNDED, state.status)
             else:
                 start = (-(w_b @ contributions) - prior, -(scores.T @ w_b) - prior_grad) if reweights else None
                 solver = PreconditionedBFGS(inv_hessian0, hessian0, start, max_halvings)
                 state = iterate(solver, obj, z_hat, tol, max_iter)
-                status = state.status
             theta = layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat)))
-            return theta, status.astype(jnp.int32), state.n_iter
+            return theta, state.status.astype(jnp.int32), state.n_iter
 
         return jax.vmap(one)(reps)
 
@@ -265,12 +258,12 @@ def _as_key(key):
 
 
 def _start_metric(hess_z, dtype):
-    """``(B0, H0, R)``: the objective's Hessian at the estimate H0 (eigenvalues floored positive),
-    its inverse B0 and ``R = B0^(1/2)``, each (k, k)."""
+    """``(B0, H0)``: the objective's Hessian at the estimate H0 (eigenvalues floored positive) and
+    its inverse B0, each (k, k)."""
     lam, vec = np.linalg.eigh(-np.asarray(hess_z, dtype=np.float64))
     floor = max(np.max(np.abs(lam)) * EIG_FLOOR, np.finfo(np.float64).tiny)
     lam = np.maximum(np.abs(lam), floor)
-    return tuple(np.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam, lam ** -0.5))
+    return tuple(np.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam))
 
 
 def _bucket(m: int, chunk_size: int | None) -> int:

@@ -107,12 +107,9 @@ class SecondOrderSolver:
         log_iteration(verbose, state.n_iter, f, g, z)
         converged = self.converged(z, f, g, lam, vec, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
-        positive = lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam))
-        newton = vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))  # the next Newton step is -newton
-        if self.curvature == "hessian" and obj.layout.unbounded_free.any():
-            size = relative_size(jnp.where(obj.layout.unbounded_free, newton, 0.0), z)
-            flat = (status == _status.CONVERGED) & (size > FLAT_STEP) & (size > FLAT_RATIO * state.last_step)
-            status = jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
+        positive, newton = newton_step(g, lam, vec)  # the next Newton step is -newton
+        flat = (status == _status.CONVERGED) & self.unbounded(obj.layout, z, newton, state.last_step)
+        status = jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
         running = status == _status.RUNNING
 
         def move(_):
@@ -174,8 +171,7 @@ class SecondOrderSolver:
         progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
         scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(g, z, f) <= tol
-        positive = lam[0] > EIG_FLOOR * scale
-        step = vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
+        positive, step = newton_step(g, lam, vec)
         eps = jnp.finfo(z.dtype).eps
         tiny_step = relative_size(step, z) <= 10 * eps
         done = small | (positive & tiny_step)
@@ -183,9 +179,27 @@ class SecondOrderSolver:
             return done
         return done & (lam[0] >= -NEG_CURV_TOL * scale)
 
+    def unbounded(self, layout, z, newton, last_step):
+        """Whether a converged fit's next Newton step ``newton`` (in the real-support parameters)
+        stays above ``FLAT_STEP`` and above ``FLAT_RATIO`` times the last accepted step
+        (``last_step``, relative): no finite maximum (see ``FLAT_STEP``). Newton only, and only
+        after a Newton step (``last_step > 0``): without one there is no ratio to judge."""
+        mask = layout.unbounded_free
+        if self.curvature != "hessian" or not mask.any():
+            return jnp.array(False)
+        size = relative_size(jnp.where(mask, newton, 0.0), z)
+        return (last_step > 0) & (size > FLAT_STEP) & (size > FLAT_RATIO * last_step)
+
     def curvature_range(self, state: NewtonState):
         lam = jnp.linalg.eigvalsh(state.curv)
         return lam[0], lam[-1]
+
+
+def newton_step(g, lam, vec):
+    """``(positive, step)``: whether ``M = V diag(lam) V^T`` is positive definite (eigenvalues above
+    ``EIG_FLOOR`` times the largest), and ``M^-1 g`` (the Newton step is ``-step``)."""
+    positive = lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam))
+    return positive, vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
 
 
 def relative_size(step, z):

@@ -27,7 +27,7 @@ import optax
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose, _mask
-from ._newton import ARMIJO_C, SecondOrderSolver
+from ._newton import ARMIJO_C, SecondOrderSolver, newton_step, relative_size
 from ._numerics import relative_gradient
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
@@ -210,7 +210,7 @@ def maximize_stream(
             u = np.asarray(layout.insert_free(z_hat, jnp.asarray(u)), dtype=np_dtype)
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
-        status, n_iter, halvings = _status.RUNNING, 0, 0
+        status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
         while True:
             ll, prior, grad, hess, outer, jac, n = derivative_pass(u)
             z = np.asarray(layout.free_part(jnp.asarray(u)))
@@ -223,7 +223,9 @@ def maximize_stream(
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
-                status = _status.CONVERGED
+                newton = newton_step(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec))[1]
+                unbounded = solver.unbounded(layout, jnp.asarray(z), newton, last_step)
+                status = _status.UNBOUNDED if bool(unbounded) else _status.CONVERGED
             elif n_iter >= newton_iter:
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
@@ -242,6 +244,7 @@ def maximize_stream(
             if not accepted:
                 status = _status.STALLED
                 break
+            last_step = float(relative_size(jnp.asarray(t * d), jnp.asarray(z)))
             u, n_iter = trial, n_iter + 1
         theta_hess = (np.asarray(theta_hess_fn(jnp.asarray(u), jnp.asarray(hess), jnp.asarray(grad)))
                       if chain_rule_applies(layout) else np.full((layout.k, layout.k), np.nan))

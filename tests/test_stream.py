@@ -142,3 +142,11 @@ def test_sgd_errors():
         jaxmle.maximize_stream(zoo.logistic, start, [LOGIT], method=optax.sgd(0.1), n_epochs=2)
     with pytest.raises(ValueError, match="yielded no data"):
         jaxmle.maximize_stream(zoo.logistic, start, lambda: iter(()), method=optax.sgd(0.1), n_epochs=2)
+
+
+def test_streamed_newton_reports_perfect_separation():
+    # y = 1 exactly when x1 > 0: no finite maximum, as maximize reports (tests/test_methods.py)
+    sep = dict(LOGIT, y=(LOGIT["X"][:, 1] > 0).astype(float))
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no finite maximum"):
+        res = jaxmle.maximize_stream(zoo.logistic, {"beta": jnp.zeros(3)}, chunks_of(sep, 50))
+    assert not res.converged and "no finite maximum" in res.status
