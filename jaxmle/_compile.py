@@ -6,8 +6,9 @@ searches and small linear algebra) the older emitters compile the same program 1
 faster (measured in alternating fresh processes: W2, the Student-t regression, 3.2 s -> 1.6 s of
 XLA time; W1 1.55 s -> 0.97 s; the bootstrap's batch solve 1.5 s -> 1.0 s) at the same run time
 within noise (benchmarks/RESULTS.md). So jaxmle's own ``jit`` calls pass ``xla_cpu_use_fusion_emitters=False``
-unless the installed XLA rejects the option (then, from that call on, XLA's defaults are used);
-other backends ignore CPU options.
+with jaxlib < 0.11, unless the installed XLA rejects the option (then, from that call on, XLA's
+defaults are used); other backends ignore CPU options. jaxlib 0.11 removed the option (its XLA
+has only the fusion emitters), so no options are passed there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import jax
 FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 
 
-_SUPPORTED = [True]  # cleared when this XLA rejects the options (then its defaults are used)
+# jaxlib 0.11 dropped the option; cleared also when an older XLA rejects it (then its defaults are used)
+_SUPPORTED = [tuple(int(part) for part in jax.__version__.split(".")[:2]) < (0, 11)]
 
 
 def compiler_options() -> dict:

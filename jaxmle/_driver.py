@@ -39,11 +39,12 @@ def log_iteration(verbose: bool, n_iter, f, g, z):
         )
 
 
-def with_gradient_status(state, tol, max_iter, verbose: bool = False):
+def with_gradient_status(state, tol, max_iter, verbose: bool = False, at_rounding_level=False):
     """Set ``state.status`` for gradient-based solvers: converged when the relative gradient
-    ``<= tol`` (states with fields z, f, g, n_iter, stalled, status)."""
+    ``<= tol``, or when ``at_rounding_level`` (a bool array: the solver's next step is below the
+    rounding level of z) (states with fields z, f, g, n_iter, stalled, status)."""
     log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
-    converged = relative_gradient(state.g, state.z, state.f) <= tol
+    converged = (relative_gradient(state.g, state.z, state.f) <= tol) | at_rounding_level
     status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
     return state._replace(status=status)
 

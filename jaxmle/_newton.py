@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from . import _status
 from ._driver import decide_status, log_iteration
-from ._numerics import all_finite, relative_gradient
+from ._numerics import all_finite, at_rounding_level, relative_gradient, relative_size
 
 # Eigenvalues below EIG_FLOOR * max|eig| are floored when the step is computed.
 EIG_FLOOR = 1e-13
@@ -108,8 +108,7 @@ class SecondOrderSolver:
         converged = self.converged(z, f, g, lam, vec, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         positive, newton = newton_step(g, lam, vec)  # the next Newton step is -newton
-        flat = (status == _status.CONVERGED) & self.unbounded(obj.layout, z, newton, state.last_step)
-        status = jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
+        status = self.with_unbounded(obj.layout, status, z, newton, state.last_step)
         running = status == _status.RUNNING
 
         def move(_):
@@ -172,9 +171,7 @@ class SecondOrderSolver:
         scale = jnp.max(jnp.abs(lam))
         small = relative_gradient(g, z, f) <= tol
         positive, step = newton_step(g, lam, vec)
-        eps = jnp.finfo(z.dtype).eps
-        tiny_step = relative_size(step, z) <= 10 * eps
-        done = small | (positive & tiny_step)
+        done = small | (positive & at_rounding_level(step, z))
         if self.curvature != "hessian":
             return done
         return done & (lam[0] >= -NEG_CURV_TOL * scale)
@@ -190,6 +187,15 @@ class SecondOrderSolver:
         size = relative_size(jnp.where(mask, newton, 0.0), z)
         return (last_step > 0) & (size > FLAT_STEP) & (size > FLAT_RATIO * last_step)
 
+    def with_unbounded(self, layout, status, z, newton, last_step):
+        """``status`` with a converged or stalled fit whose next Newton step shows the signature of
+        :meth:`unbounded` reported as ``UNBOUNDED``. A stall counts too: where the log-likelihood
+        runs off to its supremum, its increments eventually fall below the rounding level of the
+        sum (how soon depends on the platform's rounding), and the line search stops there."""
+        finished = (status == _status.CONVERGED) | (status == _status.STALLED)
+        flat = finished & self.unbounded(layout, z, newton, last_step)
+        return jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
+
     def curvature_range(self, state: NewtonState):
         lam = jnp.linalg.eigvalsh(state.curv)
         return lam[0], lam[-1]
@@ -200,8 +206,3 @@ def newton_step(g, lam, vec):
     ``EIG_FLOOR`` times the largest), and ``M^-1 g`` (the Newton step is ``-step``)."""
     positive = lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam))
     return positive, vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
-
-
-def relative_size(step, z):
-    """``max_j |step_j| / max(|z_j|, 1)``: a step's size relative to the point it starts from."""
-    return jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0))

@@ -14,6 +14,18 @@ def relative_gradient(g, z, f):
     return jnp.max(jnp.abs(g) * jnp.maximum(jnp.abs(z), 1.0)) / jnp.maximum(jnp.abs(f), 1.0)
 
 
+def relative_size(step, z):
+    """``max_j |step_j| / max(|z_j|, 1)``: a step's size relative to the point it starts from."""
+    return jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0))
+
+
+def at_rounding_level(step, z):
+    """Whether ``step`` is below the rounding level of ``z`` (``|step_j| <= 10 eps max(|z_j|, 1)``
+    for all j): floating point allows no further progress, the stopping point float32 reaches
+    before a tight gradient tolerance."""
+    return relative_size(step, z) <= 10 * jnp.finfo(z.dtype).eps
+
+
 def all_finite(*xs):
     out = jnp.array(True)
     for x in xs:

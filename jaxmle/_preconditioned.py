@@ -39,7 +39,7 @@ import jax.numpy as jnp
 
 from . import _status
 from ._driver import with_gradient_status
-from ._numerics import relative_gradient
+from ._numerics import at_rounding_level, relative_gradient
 
 ARMIJO_C = 1e-4
 # Largest final quasi-Newton step, in full-sample standard errors, of a converged replicate.
@@ -75,7 +75,7 @@ class PreconditionedBFGS:
             f, g = self.start
         zero = jnp.zeros((), jnp.int32)
         state = PreconditionedState(z0, f, g, self.inv_hessian0, zero, zero, jnp.array(False), zero)
-        return self._finish(with_gradient_status(state, tol, max_iter, verbose))
+        return self._finish(self._status(state, tol, max_iter, verbose))
 
     def step(self, obj, state: PreconditionedState, tol, max_iter, verbose=False) -> PreconditionedState:
         z, f, g, b = state.z, state.f, state.g, state.inv_hessian
@@ -105,7 +105,14 @@ class PreconditionedBFGS:
             z=jnp.where(ok, z + s, z), f=jnp.where(ok, f_new, f), g=jnp.where(ok, g_new, g), inv_hessian=b_new,
             n_iter=state.n_iter + 1, status=state.status, stalled=~ok, n_halvings=state.n_halvings + halvings,
         )
-        return self._finish(with_gradient_status(new, tol, max_iter, verbose))
+        return self._finish(self._status(new, tol, max_iter, verbose))
+
+    @staticmethod
+    def _status(state, tol, max_iter, verbose):
+        """Converged at relative gradient <= tol, or where the next quasi-Newton step is below the
+        rounding level of z (float32 stops there, as Newton does in :func:`jaxmle.maximize`)."""
+        tiny = at_rounding_level(state.inv_hessian @ state.g, state.z)
+        return with_gradient_status(state, tol, max_iter, verbose, at_rounding_level=tiny)
 
     def _backtrack(self, obj, z, d, gd, skip):
         """Armijo backtracking on values along ``d`` (t = 1, 1/2, ...), unless ``skip``.

@@ -27,8 +27,8 @@ import optax
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose, _mask
-from ._newton import ARMIJO_C, SecondOrderSolver, newton_step, relative_size
-from ._numerics import relative_gradient
+from ._newton import ARMIJO_C, SecondOrderSolver, newton_step
+from ._numerics import relative_gradient, relative_size
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
 from ._setup import configure
@@ -211,6 +211,10 @@ def maximize_stream(
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
+        def flag_unbounded(status, z, grad, lam, vec, last_step):
+            newton = newton_step(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec))[1]
+            return int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
+
         while True:
             ll, prior, grad, hess, outer, jac, n = derivative_pass(u)
             z = np.asarray(layout.free_part(jnp.asarray(u)))
@@ -223,9 +227,7 @@ def maximize_stream(
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
-                newton = newton_step(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec))[1]
-                unbounded = solver.unbounded(layout, jnp.asarray(z), newton, last_step)
-                status = _status.UNBOUNDED if bool(unbounded) else _status.CONVERGED
+                status = flag_unbounded(_status.CONVERGED, z, grad, lam, vec, last_step)
             elif n_iter >= newton_iter:
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
@@ -242,7 +244,7 @@ def maximize_stream(
                 t *= 0.5
                 halvings += 1
             if not accepted:
-                status = _status.STALLED
+                status = flag_unbounded(_status.STALLED, z, grad, lam, vec, last_step)
                 break
             last_step = float(relative_size(jnp.asarray(t * d), jnp.asarray(z)))
             u, n_iter = trial, n_iter + 1

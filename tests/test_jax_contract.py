@@ -52,6 +52,24 @@ def test_float32_opt_in():
     np.testing.assert_allclose(res.stderr["mu"], DATA["normal"].std() / np.sqrt(zoo.N), rtol=1e-5)
 
 
+def test_models_are_traced_with_full_precision_matrix_products():
+    # GPUs multiply float32 matrices in TensorFloat-32 (~1e-3 relative) unless asked otherwise,
+    # which stops float32 fits from converging: jaxmle traces the model with "highest" precision,
+    # in float32 and float64 alone, for maximize and the bootstrap, and leaves the global setting.
+    seen = []
+
+    def recording_normal(params, data):
+        seen.append(jax.config.jax_default_matmul_precision)  # only while JAX traces
+        return zoo.normal(params, data)
+
+    kwargs = dict(constraints={"sigma": "positive"})
+    for dtype in ["float32", "float64"]:
+        res = jaxmle.maximize(recording_normal, {"mu": 0.1, "sigma": 1.1}, DATA["normal"], dtype=dtype, **kwargs)
+        jaxmle.bootstrap(recording_normal, res, DATA["normal"], n_boot=4, key=jax.random.key(0))
+    assert seen and set(seen) == {"highest"}
+    assert jax.config.jax_default_matmul_precision is None
+
+
 def test_vmap_of_the_solver_equals_a_loop_of_maximize():
     rng = np.random.default_rng(5)
     batch = rng.normal(1.0, 2.0, size=(6, zoo.N))

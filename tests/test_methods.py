@@ -141,6 +141,29 @@ def test_perfect_separation_is_reported_not_converged():
     assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, DATA["logistic"]).converged
 
 
+def test_a_stall_with_steps_that_do_not_shrink_is_reported_unbounded():
+    # Running off to a supremum, the log-likelihood's increments eventually fall below the rounding
+    # level of its sum and the line search stalls (seen on a GPU for the separated logit above, whose
+    # `y*eta - softplus(eta)` cancels): a stall whose next Newton step is as large as the last step
+    # is the same flat direction as a converged one, and is reported as such; a stall whose steps
+    # were shrinking stays a stall, and a running fit is left alone.
+    from jaxmle import _status
+    from jaxmle._layout import build_layout
+    from jaxmle._newton import SecondOrderSolver
+
+    solver, layout = SecondOrderSolver("hessian"), build_layout({"beta": np.zeros(2)}, None, None)
+    z, newton = jnp.array([1.0, 30.0]), jnp.array([0.0, -1.0])  # the next Newton step moves beta[1] by 1
+    with jax.enable_x64(True):
+        def status(before, last_step):
+            return int(solver.with_unbounded(layout, jnp.int32(before), z, newton, last_step))
+        assert status(_status.STALLED, 1.0 / 30) == _status.UNBOUNDED  # last step as large: running off
+        assert status(_status.CONVERGED, 1.0 / 30) == _status.UNBOUNDED
+        assert status(_status.STALLED, 10.0 / 30) == _status.STALLED  # steps shrink by 10: converging
+        assert status(_status.STALLED, 0.0) == _status.STALLED  # no Newton step taken yet: no ratio
+        assert status(_status.RUNNING, 1.0 / 30) == _status.RUNNING
+        assert status(_status.MAX_ITER, 1.0 / 30) == _status.MAX_ITER
+
+
 def test_degenerate_maximum_is_not_mistaken_for_separation():
     # -(t - x)^4 has a finite maximum with zero curvature: Newton converges linearly (steps shrink
     # by 2/3), which must not be reported as a maximum at infinity; nor must a Poisson group with
