@@ -10,6 +10,9 @@
 
 The returned function is pure: no validation, warnings or host callbacks inside, and status is
 data (``Solution.status``, one code per fit under ``vmap``), so one failure never aborts a batch.
+It runs under the caller's JAX settings: on a GPU wrap the call in
+``with jax.default_matmul_precision("highest"):``, as ``maximize`` does, or float32 matrix products
+are TensorFloat-32 (~1e-3 relative), too coarse for Newton to settle.
 """
 
 from __future__ import annotations
