@@ -26,13 +26,15 @@ def _check_binary(y):
 # Logit
 # ------------------------------------------------------------------------------------------------
 def _logit_loglik(params, data):
-    """y log sigmoid(eta) + (1 - y) log sigmoid(-eta) = y eta - softplus(eta), eta = X beta.
+    """y log sigmoid(eta) + (1 - y) log sigmoid(-eta) = -softplus((1 - 2y) eta), eta = X beta.
 
-    The second form is the same number (log sigmoid(eta) = eta - softplus(eta)), finite for any
-    eta, and one softplus instead of two log-sigmoids: its Hessian costs half as much (n = 1e6,
-    p = 20 on CPU: 0.17 s instead of 0.33 s)."""
+    For y in {0, 1} the second form is the same number (log sigmoid(eta) = -softplus(-eta)),
+    finite for any eta, and one softplus instead of two log-sigmoids: its Hessian costs half as
+    much (n = 1e6, p = 20 on CPU: 0.17 s instead of 0.33 s). Unlike ``y eta - softplus(eta)`` it
+    does not cancel when y = 1 and eta is large, so a fit running off to infinity (perfect
+    separation) keeps accurate values until its gradient vanishes."""
     eta = data["X"] @ params["beta"]
-    return data["y"] * eta - jax.nn.softplus(eta)
+    return -jax.nn.softplus((1.0 - 2.0 * data["y"]) * eta)
 
 
 def _logit_start(data):
@@ -58,7 +60,7 @@ def logit() -> Model:
 
     Parameters: ``beta`` (p,), log-odds coefficients. Loss: the negative log-likelihood is the binary
     cross-entropy ``-sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]`` (computed as
-    ``y eta - softplus(eta)``, so it stays finite for large |eta|). statsmodels ``Logit``. Expected information ``X' diag(p(1-p)) X``
+    ``-softplus((1 - 2 y) eta)``, so it stays finite and accurate for large |eta|). statsmodels ``Logit``. Expected information ``X' diag(p(1-p)) X``
     (the canonical link: equal to the observed one).
     """
     return Model(
