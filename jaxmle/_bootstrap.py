@@ -162,6 +162,9 @@ def bootstrap(
         and costs one more iteration, ~10%): a billionth of the sampling spread the bootstrap
         measures. Replicates whose MLE does not exist (a flat direction, e.g. a perfectly separated
         resample) are detected by their final step and fail instead of stopping at a large value.
+        A replicate also stops where its next quasi-Newton step is below the rounding level of
+        the parameters, which is where a float32 fit (``res`` fitted with ``dtype="float32"``)
+        ends, before 1e-8.
       max_iter: iteration limit of each replicate's quasi-Newton solve.
       progress: show a progress bar over chunks (needs ``tqdm``, the ``progress`` extra).
       jackknife_groups: groups of the (grouped) jackknife behind the BCa acceleration.

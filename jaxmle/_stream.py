@@ -211,6 +211,7 @@ def maximize_stream(
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
+
         def flag_unbounded(status, z, grad, lam, vec, last_step):
             newton = newton_step(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec))[1]
             return int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
