@@ -7,6 +7,7 @@ from . import models as models
 from . import priors as priors
 from ._bootstrap import bootstrap as bootstrap
 from ._bootstrap_result import BootstrapResult as BootstrapResult
+from ._cache import enable_compilation_cache as enable_compilation_cache
 from ._hypothesis import TestResult as TestResult
 from ._hypothesis import lr_test as lr_test
 from ._hypothesis import score_test as score_test
@@ -55,4 +56,5 @@ __all__ = [
     "ProfileResult",
     "priors",
     "models",
+    "enable_compilation_cache",
 ]
