@@ -40,11 +40,14 @@ def log_iteration(verbose: bool, n_iter, f, g, z):
 
 
 def with_gradient_status(state, tol, max_iter, verbose: bool = False, at_rounding_level=False):
-    """Set ``state.status`` for gradient-based solvers: converged when the relative gradient
-    ``<= tol``, or when ``at_rounding_level`` (a bool array: the solver's next step is below the
-    rounding level of z) (states with fields z, f, g, n_iter, stalled, status)."""
+    """Set ``state.status`` for gradient-based solvers: converged when the relative gradient is
+    ``<= tol`` or below the machine epsilon of z's dtype (a gradient smaller than eps |f| / |z|
+    is lost in the rounding of f's sum: float32 stops there, float64 at tol), or when
+    ``at_rounding_level`` (a bool array: the solver's next step is below the rounding level of z)
+    (states with fields z, f, g, n_iter, stalled, status)."""
     log_iteration(verbose, state.n_iter, state.f, state.g, state.z)
-    converged = (relative_gradient(state.g, state.z, state.f) <= tol) | at_rounding_level
+    floor = jnp.maximum(tol, jnp.finfo(state.z.dtype).eps)
+    converged = (relative_gradient(state.g, state.z, state.f) <= floor) | at_rounding_level
     status = decide_status(all_finite(state.f, state.g), converged, state.stalled, state.n_iter, max_iter)
     return state._replace(status=status)
 

@@ -64,7 +64,9 @@ def maximize(
       cluster: labels (n,) for ``cov_type="cluster"``.
       fixed: a pytree prefix of booleans (per leaf or per element) holding parameters at their start.
       tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)`` (newton,
-        fisher and bhhh also stop when the next step is below the rounding level of the parameters).
+        fisher and bhhh also stop when the next step is below the rounding level of the parameters;
+        bfgs, lbfgs and optax when the relative gradient is below the dtype's epsilon, which only
+        float32 reaches before the default 1e-10).
       max_iter: iteration limit (default 100 for newton/fisher, 200 bhhh, 1000 otherwise); reaching
         it gives ``converged=False`` and a :class:`ConvergenceWarning`, never an exception.
       options: method-specific settings (newton/fisher/bhhh: ``max_halvings``; bfgs:

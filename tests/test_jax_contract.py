@@ -52,6 +52,18 @@ def test_float32_opt_in():
     np.testing.assert_allclose(res.stderr["mu"], DATA["normal"].std() / np.sqrt(zoo.N), rtol=1e-5)
 
 
+@pytest.mark.parametrize("method", ["bfgs", "lbfgs"])
+def test_float32_gradient_methods_stop_at_the_rounding_level(method):
+    # float32 cannot resolve a relative gradient of 1e-10 (the default tol): gradient-based solvers
+    # stop once it is below float32's epsilon instead of running to max_iter and reporting failure.
+    kwargs = dict(constraints={"sigma": "positive"}, method=method)
+    res = jaxmle.maximize(zoo.normal, {"mu": 0.0, "sigma": 1.0}, DATA["normal"], dtype="float32", **kwargs)
+    assert res.converged and res.n_iter < 100
+    assert res.grad_norm <= np.finfo(np.float32).eps
+    np.testing.assert_allclose(res.params["mu"], DATA["normal"].mean(), rtol=1e-6)
+    np.testing.assert_allclose(res.stderr["mu"], DATA["normal"].std() / np.sqrt(zoo.N), rtol=1e-5)
+
+
 def test_models_are_traced_with_full_precision_matrix_products():
     # GPUs multiply float32 matrices in TensorFloat-32 (~1e-3 relative) unless asked otherwise,
     # which stops float32 fits from converging: jaxmle traces the model with "highest" precision,
