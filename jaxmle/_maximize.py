@@ -142,6 +142,7 @@ def maximize(
         loglik=float(parts.loglik),
         log_prior=float(parts.log_prior),
         nobs=n,
+        wnobs=None if n is None else (float(n) if w_np is None else float(np.sum(w_np))),
         converged=converged,
         n_iter=int(out.n_iter),
         grad_norm=float(out.grad_norm),

@@ -93,7 +93,9 @@ class MLEResult(_CoefficientsMixin):
     Attributes:
       params: estimates, same pytree structure as ``params0`` (NumPy float64 leaves).
       loglik: maximised log-likelihood, sum of the (weighted) contributions, without the prior.
-      nobs: number of observations n.
+      nobs: number of observations n (rows of the data).
+      wnobs: the sum of the frequency weights (``nobs`` when the fit had none): the sample size
+        the weights stand for, used by ``bic`` (as statsmodels' GLM does with ``freq_weights``).
       names: flat parameter names (``beta[0]``, ``sigma``), the order of ``cov`` and ``hessian``.
       cov: (k, k) covariance of the flat constrained parameters (``cov_type``); fixed
         parameters have zero rows, unidentified ones NaN.
@@ -141,6 +143,7 @@ class MLEResult(_CoefficientsMixin):
     _hess_z: Any = None  # Hessian of the log posterior in the free unconstrained values, (k_free, k_free)
     _cov_g: Any = None  # covariance by generalized inverses (k, k), only when some parameter is unidentified
     _null: Any = None  # (k, m) the unidentified (flat) directions in the constrained parameters
+    wnobs: float | None = None
 
     # ---- derived statistics -------------------------------------------------------------------
     @property
@@ -166,8 +169,10 @@ class MLEResult(_CoefficientsMixin):
 
     @property
     def bic(self) -> float:
-        """Bayesian information criterion ``-2 loglik + log(nobs) df_model``."""
-        n = self.nobs if self.nobs else 1
+        """Bayesian information criterion ``-2 loglik + log(n) df_model``, with n = ``wnobs`` (the sum
+        of the frequency weights; ``nobs`` without weights)."""
+        n = self.wnobs if self.wnobs is not None else self.nobs
+        n = n if n else 1
         return -2.0 * self.loglik + math.log(n) * self.df_model
 
     # ---- delta method -------------------------------------------------------------------------
@@ -221,7 +226,7 @@ class MLEResult(_CoefficientsMixin):
             ("Step halvings:", str(self.info.get("n_halvings", 0))),
         ]
         right = [
-            ("No. observations:", str(self.nobs)),
+            ("No. observations:", str(self.nobs) if self.wnobs in (None, self.nobs) else f"{self.nobs} (weighted {self.wnobs:g})"),
             ("No. parameters:", str(self.df_model)),
             ("AIC:", f"{self.aic:.6g}"),
             ("BIC:", f"{self.bic:.6g}"),

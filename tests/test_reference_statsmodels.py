@@ -445,6 +445,18 @@ def test_weights_nobs_is_rows(weighted_fits):
     weighted, repeated, _ = weighted_fits
     assert weighted.nobs == N
     assert repeated.nobs == int(FREQ_W.sum())
+    assert weighted.wnobs == repeated.wnobs == repeated.nobs  # the sample size the weights stand for
+    assert "weighted" in weighted.summary() and "weighted" not in repeated.summary()
+
+
+def test_weights_information_criteria_equal_repeated_rows_and_glm(weighted_fits):
+    # BIC's log(n) counts the observations the frequency weights stand for, as the repeated rows
+    # (and statsmodels' GLM with freq_weights: n = df_model + df_resid + 1 = sum of the weights) do.
+    weighted, repeated, glm = weighted_fits
+    assert_allclose(weighted.bic, repeated.bic, rtol=1e-10)
+    assert_allclose(weighted.aic, repeated.aic, rtol=1e-10)
+    assert_allclose(weighted.bic, glm.info_criteria("bic"), rtol=1e-8)
+    assert_allclose(weighted.aic, glm.aic, rtol=1e-8)
 
 
 def test_weights_params_match_glm_freq_weights(weighted_fits):
