@@ -23,7 +23,8 @@ from jax.scipy.special import gammaln
 from numpy.testing import assert_allclose
 
 import jaxmle
-from jaxmle._hypothesis import chi2_sf, parse_hypotheses
+from jaxmle._hypothesis import chi2_sf
+from jaxmle._restrictions import parse_hypotheses
 
 sm = pytest.importorskip("statsmodels.api")
 scipy_stats = pytest.importorskip("scipy.stats")
