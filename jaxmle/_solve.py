@@ -10,9 +10,9 @@
 
 The returned function is pure: no validation, warnings or host callbacks inside, and status is
 data (``Solution.status``, one code per fit under ``vmap``), so one failure never aborts a batch.
-It runs under the caller's JAX settings: on a GPU wrap the call in
-``with jax.default_matmul_precision("highest"):``, as ``maximize`` does, or float32 matrix products
-are TensorFloat-32 (~1e-3 relative), too coarse for Newton to settle.
+It runs under the caller's JAX settings (x64 included), except that the model's matrix products
+are traced at full precision, as in ``maximize``: a GPU's default TensorFloat-32 float32 products
+(~1e-3 relative) are too coarse for Newton to settle.
 """
 
 from __future__ import annotations
@@ -61,7 +61,13 @@ class Solver:
     cov_type: str = "none"
 
     def __call__(self, params0, data=None, weights=None) -> Solution:
-        """Solve from ``params0`` on ``data`` (with frequency ``weights`` (n,) if given)."""
+        """Solve from ``params0`` on ``data`` (with frequency ``weights`` (n,) if given). The model
+        is traced with full-precision matrix products (no TensorFloat-32 on GPUs), as in
+        :func:`jaxmle.maximize`, also inside the caller's ``jit``."""
+        with jax.default_matmul_precision("highest"):
+            return self._solve(params0, data, weights)
+
+    def _solve(self, params0, data, weights) -> Solution:
         cfg = self.config
         params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=cfg.dtype), params0)
         scalar = jax.eval_shape(cfg.loglik, params, data).shape == ()

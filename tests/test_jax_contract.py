@@ -79,6 +79,10 @@ def test_models_are_traced_with_full_precision_matrix_products():
         res = jaxmle.maximize(recording_normal, {"mu": 0.1, "sigma": 1.1}, DATA["normal"], dtype=dtype, **kwargs)
         jaxmle.bootstrap(recording_normal, res, DATA["normal"], n_boot=4, key=jax.random.key(0))
     assert seen and set(seen) == {"highest"}
+    seen.clear()  # and a make_solver solve traced inside the caller's own jit
+    solve = jaxmle.make_solver(recording_normal, {"mu": 0.1, "sigma": 1.1}, dtype="float32", **kwargs)
+    sol = jax.jit(solve)({"mu": 0.1, "sigma": 1.1}, jnp.asarray(DATA["normal"], jnp.float32))
+    assert bool(sol.converged) and seen and set(seen) == {"highest"}
     assert jax.config.jax_default_matmul_precision is None
 
 
