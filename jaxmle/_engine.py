@@ -101,6 +101,7 @@ class Engine:
         self.solver = make_solver(key.method, dict(key.options))
         self.solve = jax.jit(self._solve)  # also called inside user jits (make_solver): no compiler options
         self.fit = _compile.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
+        self.start_check = _compile.jit(self._start_check)
 
     def objective(self, u0, data, weights) -> Objective:
         return Objective(self.key.spec, self.key.layout, u0, data, weights)
@@ -129,17 +130,11 @@ class Engine:
     def _fit(self, params0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
         """Solve from ``params0`` (a pytree), then the :class:`InferenceParts` at the estimate.
 
-        Returns ``(start, out, params, parts)``: ``start`` holds the number of non-finite
-        contributions at the start, the first (up to 5) of their indices and the log prior there
-        (checked eagerly afterwards: a non-finite start makes the solve stop at once with status
-        NONFINITE). ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or
-        "cluster" (sum over groups of the weighted score sums)."""
+        Returns ``(out, params, parts)``. ``meat_kind``: "none", "opg" (sum_i w_i s_i s_i^T) or
+        "cluster" (sum over groups of the weighted score sums). A start where the objective is not
+        finite ends the solve at once with status NONFINITE and ``n_iter`` 0; :meth:`start_check`
+        then says why (kept out of this program: it would add a model evaluation to compile)."""
         u0 = self.key.layout.unconstrain(params0)
-        obj0 = self.objective(u0, data, weights)
-        z0 = self.key.layout.free_part(u0)
-        bad = ~jnp.isfinite(jnp.ravel(obj0.contributions(z0)))
-        # a summary, not the (n,) vector: nothing of size n leaves the devices
-        start = (jnp.sum(bad), jnp.nonzero(bad, size=5, fill_value=-1)[0], obj0.log_prior(z0))
         obj, state, out = self._run(u0, data, weights, tol, max_iter)
         z = state.z
         if isinstance(self.solver, SecondOrderSolver) and self.solver.curvature == "hessian":
@@ -163,7 +158,16 @@ class Engine:
             meat=meat,
             expected=obj.expected_information(z) if expected else None,
         )
-        return start, out, self.key.layout.constrain(out.u), parts
+        return out, self.key.layout.constrain(out.u), parts
+
+    def _start_check(self, params0, data, weights):
+        """``(n_bad, first, log_prior)`` at ``params0``: the number of non-finite contributions, the
+        first (up to 5) of their indices (-1 padded) and the log prior. A summary, not the (n,)
+        vector: nothing of size n leaves the devices."""
+        u0 = self.key.layout.unconstrain(params0)
+        obj0, z0 = self.objective(u0, data, weights), self.key.layout.free_part(u0)
+        bad = ~jnp.isfinite(jnp.ravel(obj0.contributions(z0)))
+        return jnp.sum(bad), jnp.nonzero(bad, size=5, fill_value=-1)[0], obj0.log_prior(z0)
 
     def _theta_hessian(self, obj, z, hess_z, grad_z, data, weights):
         """Hessian of the log posterior in the flat constrained parameters, (k, k).

@@ -111,11 +111,12 @@ def maximize(
         w = np.ones((n if n is not None else 1,), np_dtype) if w_np is None else w_np.astype(np_dtype)
         engine = cfg.engine(scalar, verbose)
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
-        start, out, params_hat, parts = engine.fit(
+        out, params_hat, parts = engine.fit(
             params_cast, data_cast, w, np.asarray(cfg.tol, np_dtype), np.asarray(cfg.max_iter, np.int32), codes,
             meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
         )
-    _check_start(start, scalar, log_prior)
+        if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
+            _check_start(engine.start_check(params_cast, data_cast, w), scalar, log_prior)
     to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
     out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
 

@@ -83,7 +83,7 @@ class Solver:
             out = engine.solve(cfg.layout.unconstrain(params), data, weights, tol, max_iter)
         else:
             meat_kind = "opg" if self.cov_type in ("opg", "robust") else "none"
-            _, out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, meat_kind=meat_kind,
+            out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, meat_kind=meat_kind,
                                           n_groups=0, expected=self.cov_type == "expected")
             cov = batch_assemble(self.cov_type, parts)
         return Solution(

@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxmle
@@ -80,11 +81,24 @@ def test_loglik_wrong_shape():
         jaxmle.maximize(wrong_shape, START, LOGIT)
 
 
-def test_nonfinite_loglik_at_start_names_observations():
+@pytest.mark.parametrize("method", ["newton", "bhhh", "bfgs", optax.adam(0.1)])
+def test_nonfinite_loglik_at_start_names_observations(method):
+    # the check runs only after a solve that stopped at once on a non-finite objective: every
+    # solver family must stop there (a missed check would return a fit, not raise)
     x = DATA["exponential"].copy()
-    x[7] = -1.0  # outside the support of the exponential: log density -inf
-    with pytest.raises(ValueError, match=r"not finite at params0 for 1 observation\(s\) \(first indices \[7\]\)"):
-        jaxmle.maximize(zoo.exponential, {"rate": 1.0}, x, constraints={"rate": "positive"})
+    x[[7, 9]] = -1.0  # outside the support of the exponential: log density -inf
+    with pytest.raises(ValueError, match=r"not finite at params0 for 2 observation\(s\) \(first indices \[7, 9\]\)"):
+        jaxmle.maximize(zoo.exponential, {"rate": 1.0}, x, constraints={"rate": "positive"}, method=method)
+
+
+def test_nonfinite_scalar_loglik_or_log_prior_at_start():
+    def scalar_with_log(params, data):  # -inf at beta[0] = 0
+        return total_loglik(params, data) + jnp.log(params["beta"][0])
+
+    with pytest.raises(ValueError, match="loglik is not finite at params0; choose another start"):
+        jaxmle.maximize(scalar_with_log, START, LOGIT)
+    with pytest.raises(ValueError, match="log_prior is not finite at params0"):
+        jaxmle.maximize(zoo.logistic, START, LOGIT, log_prior=lambda p: jnp.log(p["beta"][0]))
 
 
 @pytest.mark.parametrize(
