@@ -110,11 +110,17 @@ class Engine:
         obj = self.objective(u0, data, weights)
         state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, self.key.verbose)
         lo, hi = self.solver.curvature_range(state)
-        loglik, log_prior = obj.loglik(state.z), obj.log_prior(state.z)
+        log_prior = obj.log_prior(state.z)
+        if isinstance(self.solver, SecondOrderSolver):  # known from the last evaluation
+            log_posterior = self.solver.log_posterior(obj, state)
+            loglik = log_posterior - log_prior
+        else:
+            loglik = obj.loglik(state.z)
+            log_posterior = loglik + log_prior
         out = SolveOutput(
             u=self.key.layout.insert_free(state.z, u0),
             loglik=loglik,
-            log_posterior=loglik + log_prior,
+            log_posterior=log_posterior,
             n_iter=state.n_iter,
             status=state.status,
             grad_norm=relative_gradient(state.g, state.z, state.f),

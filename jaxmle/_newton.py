@@ -11,7 +11,10 @@ All three take the step ``d = -M^+ g`` on the objective ``f = -log L`` with a ba
 * ``"bhhh"``: outer product of the per-observation scores ``sum_i w_i s_i s_i^T`` (plus the prior's
   Hessian) — Berndt, Hall, Hall and Hausman (1974).
 
-Non-finite trial values are rejected by the line search (the step is halved).
+Non-finite trial values are rejected by the line search (the step is halved). Each iteration
+evaluates (f, g, M) once; near the maximum that evaluation is at the full step itself and also
+decides its acceptance, so an iteration costs one pass over the data rather than two (see
+:class:`SecondOrderSolver`). The accepted points are those of plain backtracking.
 """
 
 from __future__ import annotations
@@ -40,10 +43,13 @@ NEG_CURV_TOL = 1e-8
 FLAT_STEP = 1e-6
 FLAT_RATIO = 0.9
 ARMIJO_C = 1e-4
+# The next full Newton step is evaluated with the curvature at once (speculatively) when the
+# quadratic model predicted the last step's decrease of f to within this fraction.
+MODEL_FIT = 0.25
 
 
 class NewtonState(NamedTuple):
-    z: jax.Array
+    z: jax.Array  # the last accepted point; f, g and curv are evaluated there
     f: jax.Array
     g: jax.Array
     curv: jax.Array
@@ -51,13 +57,24 @@ class NewtonState(NamedTuple):
     status: jax.Array
     stalled: jax.Array
     n_halvings: jax.Array
-    step_size: jax.Array
+    step_size: jax.Array  # t of the last accepted step
     last_step: jax.Array  # relative size max_j |s_j| / max(|z_j|, 1) of the last accepted step
+    trial: jax.Array  # the point the next step evaluates: z + t d
+    direction: jax.Array  # d
+    slope: jax.Array  # g . d at z (<= 0)
+    forced: jax.Array  # accept the trial without the Armijo test (the start; a point found by the search)
+    eigenvalues: jax.Array  # of curv, ascending
 
 
 @dataclasses.dataclass(frozen=True)
 class SecondOrderSolver:
-    """``curvature`` is "hessian" (Newton), "expected" (Fisher scoring) or "opg" (BHHH)."""
+    """``curvature`` is "hessian" (Newton), "expected" (Fisher scoring) or "opg" (BHHH).
+
+    Each iteration evaluates (f, g, M) once. Near the maximum, where the quadratic model is good
+    and the full Newton step passes the Armijo test, that evaluation is at the trial point
+    ``z + d`` itself and serves as the Armijo test's value too: a line search that evaluated f at the
+    trial first would cost an extra pass over the data per iteration. Far from it, a value-only
+    backtracking line search finds the step first (see :meth:`advance`)."""
 
     curvature: str = "hessian"
     max_halvings: int = 40
@@ -83,8 +100,10 @@ class SecondOrderSolver:
         k, dtype = z0.shape[0], z0.dtype
         zero = jnp.zeros((), jnp.int32)
         nan = jnp.full((), jnp.nan, dtype)
-        return NewtonState(z0, nan, jnp.zeros((k,), dtype), jnp.zeros((k, k), dtype), zero,
-                           zero + _status.RUNNING, jnp.array(False), zero, jnp.ones((), dtype), jnp.zeros((), dtype))
+        zeros = jnp.zeros((k,), dtype)
+        return NewtonState(z0, nan, zeros, jnp.zeros((k, k), dtype), zero, zero + _status.RUNNING, jnp.array(False),
+                           zero, jnp.ones((), dtype), jnp.zeros((), dtype), z0, zeros, jnp.zeros((), dtype),
+                           jnp.array(True), zeros)
 
     def direction(self, g, lam, vec):
         """Modified Newton direction from the eigendecomposition ``M = V diag(lam) V^T``."""
@@ -100,69 +119,101 @@ class SecondOrderSolver:
         return jnp.where(negative, d + escape, d)
 
     def step(self, obj, state: NewtonState, tol, max_iter, verbose=False) -> NewtonState:
-        """Evaluate (f, g, M) at ``state.z``, decide the status, and move while still running."""
-        z = state.z
-        f, g, m = self.evaluate(obj, z)
+        """One evaluation of (f, g, M), at ``state.trial``. An accepted trial (Armijo, or ``forced``:
+        found by a line search, or the start) becomes the new point, where the status is decided
+        and the next step set up (:meth:`advance`). Then, where the next trial is not the
+        speculative full step, or the full step just failed, a value-only backtracking line search
+        finds it (from t = 1, or from t = 1/2 along the rejected step)."""
+        ft, gt, mt = self.evaluate(obj, state.trial)
+        # (the rounding allowance uses |f|: the magnitude of f's terms would cost a second reduction
+        # over the data in this evaluation; a full step rejected by rounding is searched on values,
+        # where the magnitude is used)
+        accepted = state.forced | self.sufficient_decrease(state.f, ft, jnp.abs(ft), state.step_size, state.slope)
+        advanced, speculate = self.advance(obj, state, ft, gt, mt, tol, max_iter, verbose)
+        # a cond rather than selects: its operands are computed once (selects would each get a copy
+        # of the status logic fused in: compile time)
+        new = jax.lax.cond(accepted, lambda _: advanced, lambda _: state, None)
+        search = (new.status == _status.RUNNING) & ~(accepted & speculate)
+        rejected = (~accepted).astype(jnp.int32)  # the rejected full step counts as a halving
+
+        def move(_):
+            # under vmap both branches run for every fit: only fits that search evaluate trials
+            return self.line_search(obj, new.z, new.f, new.slope, new.direction, t0=jnp.where(accepted, 1.0, 0.5),
+                                    max_halvings=self.max_halvings - rejected, active=search)
+
+        def keep(_):
+            return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size
+
+        trial, ok, halvings, t = jax.lax.cond(search, move, keep, None)
+        return new._replace(trial=trial, forced=search, stalled=search & ~ok, step_size=jnp.where(ok, t, new.step_size),
+                            n_halvings=new.n_halvings + rejected + halvings)
+
+    def advance(self, obj, state: NewtonState, f, g, m, tol, max_iter, verbose):
+        """Accept the trial (where ``f, g, m`` were evaluated), decide the status there and, while
+        still running, set up the next Newton step. Returns ``(state, speculate)``: whether the
+        next full step is to be evaluated speculatively
+        (with the curvature, so that an accepted step costs one evaluation) when the quadratic
+        model predicted the last step's decrease of f to within ``MODEL_FIT`` (or the predicted
+        decrease is below ``sqrt(eps) |f|``: at the end of a fit); otherwise, far from the maximum, the step is searched on values first, so a
+        rejected full step does not cost a curvature evaluation."""
+        z = state.trial
+        moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
+        last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
         lam, vec = jnp.linalg.eigh(m)
         log_iteration(verbose, state.n_iter, f, g, z)
         converged = self.converged(z, f, g, lam, vec, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         positive, newton = newton_step(g, lam, vec)  # the next Newton step is -newton
-        status = self.with_unbounded(obj.layout, status, z, newton, state.last_step)
+        status = self.with_unbounded(obj.layout, status, z, newton, last_step)
         running = status == _status.RUNNING
-
-        def move(_):
-            # under vmap both branches run for every fit: a finished fit must not keep the batch's
-            # line search going (its result is discarded by the select)
-            return self.line_search(obj, z, f, g, self.direction(g, lam, vec), active=running)
-
-        def stay(_):
-            # On convergence with an exact, positive definite Hessian take the final Newton step
-            # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
-            # squares the remaining error, so estimates reach machine precision for free. f, g and
-            # the curvature in the state stay those of the last evaluation.
-            polish = (status == _status.CONVERGED) & positive
-            if self.curvature == "hessian":
-                z_final = jnp.where(polish & jnp.all(jnp.isfinite(newton)), z - newton, z)
-            else:
-                z_final = z
-            return z_final, jnp.array(True), jnp.zeros((), jnp.int32), jnp.zeros((), z.dtype)
-
-        z_new, ok, halvings, t = jax.lax.cond(running, move, stay, None)
+        d = self.direction(g, lam, vec)
+        # On convergence with an exact, positive definite Hessian take the final Newton step
+        # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
+        # squares the remaining error, so estimates reach machine precision for free. f, g and
+        # the curvature in the state stay those of the last evaluation.
+        polish = (status == _status.CONVERGED) & positive & (self.curvature == "hessian")
+        z_final = jnp.where(polish & jnp.all(jnp.isfinite(newton)), z - newton, z)
+        t, d_last = state.step_size, state.direction
+        predicted = -(t * state.slope + 0.5 * t * t * (d_last @ state.curv @ d_last))
+        tiny = predicted <= jnp.sqrt(jnp.finfo(f.dtype).eps) * jnp.abs(f)
+        speculate = ~moved | tiny | (jnp.abs((state.f - f) - predicted) <= MODEL_FIT * predicted)
         return NewtonState(
-            z=z_new, f=f, g=g, curv=m, n_iter=state.n_iter + running.astype(jnp.int32), status=status,
-            stalled=~ok, n_halvings=state.n_halvings + halvings, step_size=t,
-            last_step=jnp.where(running & ok, relative_size(z_new - z, z), state.last_step),
-        )
+            z=jnp.where(running, z, z_final), f=f, g=g, curv=m, n_iter=state.n_iter + running.astype(jnp.int32),
+            status=status, stalled=jnp.array(False), n_halvings=state.n_halvings,
+            step_size=jnp.ones((), z.dtype), last_step=last_step, trial=z + d, direction=d,
+            slope=jnp.minimum(g @ d, 0.0), forced=jnp.array(False), eigenvalues=lam,
+        ), speculate
 
-    def line_search(self, obj, z, f, g, d, active=True):
-        """Backtracking (Armijo) from t = 1 along ``d``; non-finite values are rejected. With
-        ``active`` False (a finished fit in a vmapped batch) no trial is evaluated.
+    def sufficient_decrease(self, f, f_new, magnitude, t, slope):
+        """Armijo's test of the trial value ``f_new`` at step ``t`` (``slope = g . d <= 0``); f's
+        rounding error scales with the terms summed into it (``magnitude``), not with |f|
+        (cancellation). Non-finite trial values fail."""
+        slack = 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), magnitude)
+        return jnp.isfinite(f_new) & (f_new <= f + ARMIJO_C * t * slope + slack)
 
-        Returns ``(z_new, accepted, halvings, step)``; ``z_new = z`` when nothing was accepted."""
-        gd = jnp.minimum(g @ d, 0.0)
-        eps = jnp.finfo(f.dtype).eps
+    def line_search(self, obj, z, f, slope, d, t0, max_halvings, active=True):
+        """Backtracking (Armijo) along ``d`` from ``t = t0``, halving, on values alone; non-finite
+        values are rejected. With ``active`` False (a fit in a vmapped batch that does not
+        backtrack) no trial is evaluated.
 
-        def accept(f_new, magnitude, t):
-            # f's rounding error scales with the terms summed into it, not with |f| (cancellation)
-            slack = 10 * eps * jnp.maximum(jnp.abs(f), magnitude)
-            return jnp.isfinite(f_new) & (f_new <= f + ARMIJO_C * t * gd + slack)
+        Returns ``(z_new, accepted, halvings, step)``: ``halvings`` counts the halvings after ``t0``;
+        ``z_new = z`` when nothing was accepted within ``max_halvings`` halvings."""
 
         def cond(c):
             t, f_new, magnitude, k = c
-            return active & (~accept(f_new, magnitude, t)) & (k < self.max_halvings)
+            return active & (~self.sufficient_decrease(f, f_new, magnitude, t, slope)) & (k < max_halvings)
 
         def body(c):
             t, _, _, k = c
-            t = jnp.where(k < 0, 1.0, 0.5 * t)  # the first pass tries the full step
+            t = jnp.where(k < 0, t, 0.5 * t)  # the first pass tries t0
             f_new, magnitude = obj.value_and_magnitude(z + t * d)
             return t, f_new, magnitude, k + 1
 
-        init = (jnp.ones((), z.dtype), jnp.full((), jnp.inf, z.dtype), jnp.zeros((), z.dtype),
+        init = (jnp.asarray(t0, z.dtype), jnp.full((), jnp.inf, z.dtype), jnp.zeros((), z.dtype),
                 jnp.full((), -1, jnp.int32))
         t, f_new, magnitude, k = jax.lax.while_loop(cond, body, init)
-        ok = accept(f_new, magnitude, t)
-        return jnp.where(ok, z + t * d, z), ok, k, jnp.where(ok, t, 0.0)
+        ok = self.sufficient_decrease(f, f_new, magnitude, t, slope)
+        return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0)
 
     def converged(self, z, f, g, lam, vec, tol):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
@@ -197,8 +248,13 @@ class SecondOrderSolver:
         return jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
 
     def curvature_range(self, state: NewtonState):
-        lam = jnp.linalg.eigvalsh(state.curv)
-        return lam[0], lam[-1]
+        return state.eigenvalues[0], state.eigenvalues[-1]
+
+    def log_posterior(self, obj, state: NewtonState):
+        """The log posterior at ``state.z``: ``-f`` of the last evaluation, without evaluating again.
+        (Where the final Newton step polished z, f changes by ``g^T H^-1 g / 2``: the gradient test
+        holds, so that is far below f's rounding error.)"""
+        return -state.f
 
 
 def newton_step(g, lam, vec):

@@ -216,3 +216,45 @@ def test_convergence_when_the_loglik_cancels_to_zero():
     assert res.converged, res.status
     assert abs(res.loglik) < 1e-9
     np.testing.assert_allclose(res.params["rate"], np.e, rtol=1e-10)
+
+
+def _log_cosh_loglik(params, data):
+    x = params["theta"] - data
+    return -(jnp.logaddexp(x, -x) - jnp.log(2.0))  # maximum at theta = data, Newton overshoots from afar
+
+
+def _backtracking_newton_reference(theta, centre, tol=1e-10, armijo=1e-4):
+    """Plain damped Newton on f = log cosh(theta - centre): f at every trial, then (f, g, h) at the
+    accepted point; the same Armijo rule and stopping tests as jaxmle's. Returns
+    (theta, iterations, halvings)."""
+    eps = np.finfo(float).eps
+
+    def f(t):
+        return np.logaddexp(t - centre, centre - t) - np.log(2.0)
+
+    n_iter = halvings = 0
+    while True:
+        fx, gx, hx = f(theta), np.tanh(theta - centre), 1.0 / np.cosh(theta - centre) ** 2
+        step = gx / hx
+        scale = max(abs(theta), 1.0)
+        if abs(gx) * scale / max(abs(fx), 1.0) <= tol or abs(step) / scale <= 10 * eps:
+            return theta - step, n_iter, halvings  # (and the final Newton step)
+        t = 1.0
+        while not f(theta - t * step) <= fx - armijo * t * gx * step + 10 * eps * max(abs(fx), abs(f(theta - t * step))):
+            t, halvings = 0.5 * t, halvings + 1
+        theta, n_iter = theta - t * step, n_iter + 1
+
+
+@pytest.mark.parametrize("start", [4.5, 0.2])
+def test_newton_iterates_are_those_of_plain_backtracking(start):
+    # jaxmle evaluates a full step with the curvature at once where its quadratic model has been
+    # good, and searches on values first elsewhere: either way the accepted points, the iteration
+    # count and the halvings are those of plain backtracking Newton
+    centre = 3.0
+    ref, n_iter, halvings = _backtracking_newton_reference(start, centre)
+    res = jaxmle.maximize(_log_cosh_loglik, {"theta": start}, np.array([centre]))
+    assert res.converged
+    assert halvings > 0 and n_iter >= 4  # the case exercises rejected full steps
+    assert (res.n_iter, res.info["n_halvings"]) == (n_iter, halvings)
+    np.testing.assert_allclose(res.params["theta"], ref, rtol=1e-14)
+    np.testing.assert_allclose(res.params["theta"], centre, rtol=1e-14)
