@@ -49,7 +49,7 @@ MODEL_FIT = 0.25
 
 
 class NewtonState(NamedTuple):
-    z: jax.Array  # the last accepted point; f, g and curv are evaluated there
+    z: jax.Array  # the last accepted point, where f, g and curv were evaluated (once converged: polished)
     f: jax.Array
     g: jax.Array
     curv: jax.Array
@@ -57,7 +57,7 @@ class NewtonState(NamedTuple):
     status: jax.Array
     stalled: jax.Array
     n_halvings: jax.Array
-    step_size: jax.Array  # t of the last accepted step
+    step_size: jax.Array  # t of the trial (1: the full step)
     last_step: jax.Array  # relative size max_j |s_j| / max(|z_j|, 1) of the last accepted step
     trial: jax.Array  # the point the next step evaluates: z + t d
     direction: jax.Array  # d
