@@ -112,7 +112,7 @@ class Engine:
         lo, hi = self.solver.curvature_range(state)
         log_prior = obj.log_prior(state.z)
         if isinstance(self.solver, SecondOrderSolver):  # known from the last evaluation
-            log_posterior = self.solver.log_posterior(obj, state)
+            log_posterior = self.solver.log_posterior(state)
             loglik = log_posterior - log_prior
         else:
             loglik = obj.loglik(state.z)

@@ -149,12 +149,12 @@ class SecondOrderSolver:
                             n_halvings=new.n_halvings + rejected + halvings)
 
     def advance(self, obj, state: NewtonState, f, g, m, tol, max_iter, verbose):
-        """Accept the trial (where ``f, g, m`` were evaluated), decide the status there and, while
-        still running, set up the next Newton step. Returns ``(state, speculate)``: whether the
-        next full step is to be evaluated speculatively
-        (with the curvature, so that an accepted step costs one evaluation) when the quadratic
-        model predicted the last step's decrease of f to within ``MODEL_FIT`` (or the predicted
-        decrease is below ``sqrt(eps) |f|``: at the end of a fit); otherwise, far from the maximum, the step is searched on values first, so a
+        """Accept the trial (where ``f, g, m`` were evaluated), decide the status there and set up
+        the next Newton step. Returns ``(state, speculate)``: ``speculate`` says whether the next
+        full step is to be evaluated with the curvature at once (so that, accepted, it costs one
+        evaluation). It is when the quadratic model predicted the last step's decrease of f to
+        within ``MODEL_FIT``, or the predicted decrease is below ``sqrt(eps) |f|`` (the end of a
+        fit); otherwise, far from the maximum, the step is searched on values first, so that a
         rejected full step does not cost a curvature evaluation."""
         z = state.trial
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
@@ -250,7 +250,7 @@ class SecondOrderSolver:
     def curvature_range(self, state: NewtonState):
         return state.eigenvalues[0], state.eigenvalues[-1]
 
-    def log_posterior(self, obj, state: NewtonState):
+    def log_posterior(self, state: NewtonState):
         """The log posterior at ``state.z``: ``-f`` of the last evaluation, without evaluating again.
         (Where the final Newton step polished z, f changes by ``g^T H^-1 g / 2``: the gradient test
         holds, so that is far below f's rounding error.)"""

@@ -84,7 +84,7 @@ class Solver:
         else:
             meat_kind = "opg" if self.cov_type in ("opg", "robust") else "none"
             out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, meat_kind=meat_kind,
-                                          n_groups=0, expected=self.cov_type == "expected")
+                                       n_groups=0, expected=self.cov_type == "expected")
             cov = batch_assemble(self.cov_type, parts)
         return Solution(
             params=cfg.layout.constrain(out.u),
