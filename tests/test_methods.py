@@ -258,3 +258,15 @@ def test_newton_iterates_are_those_of_plain_backtracking(start):
     assert (res.n_iter, res.info["n_halvings"]) == (n_iter, halvings)
     np.testing.assert_allclose(res.params["theta"], ref, rtol=1e-14)
     np.testing.assert_allclose(res.params["theta"], centre, rtol=1e-14)
+
+
+@pytest.mark.parametrize("method, prior", [("newton", None), ("bhhh", None), ("newton", jaxmle.priors.normal(0.5))])
+def test_reported_loglik_is_the_loglik_at_the_estimate(method, prior):
+    # second-order fits report -f of their last evaluation (before the final Newton polish step)
+    # instead of evaluating again: it must equal the log-likelihood evaluated at the estimate (with
+    # a prior: the log posterior minus the prior there)
+    res = jaxmle.maximize(zoo.logistic, START, LOGIT, method=method, log_prior=prior)
+    eta = np.asarray(LOGIT["X"], float) @ np.asarray(res.params["beta"], float)
+    y = np.asarray(LOGIT["y"], float)
+    at_estimate = -np.sum(y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta))  # float64, NumPy
+    np.testing.assert_allclose(res.loglik, at_estimate, rtol=1e-13)
