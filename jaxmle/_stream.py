@@ -27,7 +27,7 @@ import optax
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose, _mask
-from ._newton import ARMIJO_C, SecondOrderSolver, newton_step
+from ._newton import SecondOrderSolver, newton_step
 from ._numerics import relative_gradient, relative_size
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
@@ -163,7 +163,6 @@ def maximize_stream(
     layout, np_dtype = cfg.layout, cfg.dtype
     value_fn, deriv_fn, prior_fn, theta_hess_fn = _compiled(loglik, log_prior, layout)
     solver = SecondOrderSolver("hessian", max_halvings)
-    eps = float(np.finfo(np_dtype).eps)
 
     def each_chunk(validate=True):
         count = 0
@@ -239,7 +238,8 @@ def maximize_stream(
             for _ in range(max_halvings + 1):
                 trial = np.asarray(layout.insert_free(jnp.asarray(z + t * d), jnp.asarray(u)), dtype=np_dtype)
                 f_new, magnitude = value_pass(trial)
-                if np.isfinite(f_new) and f_new <= f + ARMIJO_C * t * gd + 10 * eps * max(abs(f), magnitude):
+                if bool(solver.sufficient_decrease(jnp.asarray(f, np_dtype), jnp.asarray(f_new, np_dtype),
+                                                   jnp.asarray(magnitude, np_dtype), t, gd)):  # maximize's Armijo test
                     accepted = True
                     break
                 t *= 0.5
