@@ -46,6 +46,12 @@ def cast_data(tree, dtype: np.dtype):
 
     NumPy inputs stay NumPy (the compiled call transfers them; no eager device op is compiled);
     JAX arrays stay on their device. In float32 mode 64-bit integers become int32.
+
+    A NumPy leaf comes back as a new array object (a view when nothing is converted: no copy).
+    JAX (0.10 and 0.11) remembers the device copy of a NumPy array that a live traced function
+    closed over, by the array's identity: a user who jitted ``lambda p: loglik(p, data)`` in
+    JAX's default float32 mode would otherwise have that float32 copy handed to jaxmle's float64
+    program (an XLA "RuntimeProgramInputMismatch" error).
     """
     dtype = np.dtype(dtype)
 
@@ -54,10 +60,10 @@ def cast_data(tree, dtype: np.dtype):
             return x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
         arr = np.asarray(x)
         if np.issubdtype(arr.dtype, np.floating) or arr.dtype == object:
-            return arr.astype(dtype, copy=False)
-        if dtype == np.float32 and arr.dtype.itemsize == 8 and np.issubdtype(arr.dtype, np.integer):
-            return arr.astype(np.int32)
-        return arr
+            arr = arr.astype(dtype, copy=False)
+        elif dtype == np.float32 and arr.dtype.itemsize == 8 and np.issubdtype(arr.dtype, np.integer):
+            arr = arr.astype(np.int32)
+        return arr.view() if arr is x else arr
 
     return jax.tree_util.tree_map(cast, tree)
 

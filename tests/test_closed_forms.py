@@ -4,6 +4,7 @@ Tolerance on estimates: the solver stops at relative gradient <= tol = 1e-10, wh
 error by about tol * |f| / (n I_1) ~ 1e-9 in these units, so estimates are checked to rtol 1e-8.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -68,6 +69,20 @@ def test_results_are_float64_without_global_x64():
     res = jaxmle.maximize(zoo.poisson, {"lam": jnp.ones(())}, DATA["poisson"], constraints={"lam": "positive"})
     assert res.params["lam"].dtype == np.float64
     assert res.cov.dtype == np.float64
+
+
+def test_numpy_data_a_float32_jit_closed_over_first():
+    # JAX remembers the float32 device copy of a NumPy array that a live jitted function closed
+    # over (by the array's identity) and would hand it to jaxmle's float64 program: jaxmle must
+    # pass its own array objects (regression: an XLA RuntimeProgramInputMismatch error).
+    x, lam0 = DATA["poisson"].copy(), np.array(1.0)
+    with jax.enable_x64(False):
+        peek = jax.jit(lambda: jnp.sum(zoo.poisson({"lam": lam0}, x)))
+        assert peek().dtype == jnp.float32
+    res = jaxmle.maximize(zoo.poisson, {"lam": lam0}, x, constraints={"lam": "positive"})
+    assert res.converged and res.params["lam"].dtype == np.float64
+    np.testing.assert_allclose(res.params["lam"], x.mean(), rtol=1e-8)
+    assert peek is not None  # alive until here
 
 
 def _lgamma(x):
