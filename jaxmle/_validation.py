@@ -71,10 +71,11 @@ def _all_finite(x):
 
 
 def check_weights(weights, n: int | None):
-    """Return weights as float64 NumPy (n,), or None; raise for bad shape or values."""
+    """Return weights as a new float64 NumPy array (n,), or None; raise for bad shape or values.
+    (A copy, never the caller's array object: see :func:`jaxmle._dtypes.cast_data`.)"""
     if weights is None:
         return None
-    w = np.asarray(weights, dtype=np.float64)
+    w = np.array(weights, dtype=np.float64)
     if n is None:
         raise ValueError("weights were given but data is None, so there are no observations to weight")
     if w.shape != (n,):

@@ -76,12 +76,15 @@ def test_numpy_data_a_float32_jit_closed_over_first():
     # over (by the array's identity) and would hand it to jaxmle's float64 program: jaxmle must
     # pass its own array objects (regression: an XLA RuntimeProgramInputMismatch error).
     x, lam0 = DATA["poisson"].copy(), np.array(1.0)
+    freq = np.arange(x.size, dtype=np.float64) % 3  # frequency weights 0, 1, 2
     with jax.enable_x64(False):
-        peek = jax.jit(lambda: jnp.sum(zoo.poisson({"lam": lam0}, x)))
+        peek = jax.jit(lambda: jnp.sum(freq * zoo.poisson({"lam": lam0}, x)))
         assert peek().dtype == jnp.float32
     res = jaxmle.maximize(zoo.poisson, {"lam": lam0}, x, constraints={"lam": "positive"})
     assert res.converged and res.params["lam"].dtype == np.float64
     np.testing.assert_allclose(res.params["lam"], x.mean(), rtol=1e-8)
+    weighted = jaxmle.maximize(zoo.poisson, {"lam": lam0}, x, weights=freq, constraints={"lam": "positive"})
+    np.testing.assert_allclose(weighted.params["lam"], np.repeat(x, freq.astype(int)).mean(), rtol=1e-8)
     assert peek is not None  # alive until here
 
 
