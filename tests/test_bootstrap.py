@@ -81,6 +81,25 @@ def test_each_replicate_equals_its_explicitly_resampled_fit(logit_boot, logit_fi
         np.testing.assert_allclose(tight.samples["beta"][b], ref.params["beta"], rtol=0, atol=1e-10)
 
 
+def test_bootstrap_of_a_frequency_weighted_fit(logit_data):
+    # A fit with frequency weights f: replicate b resamples the n weighted rows, i.e. maximises
+    # sum_i c_bi f_i l_i, the fit of its resampled rows with their weights (to 1e-8, as above).
+    # The weights were closed over by a live float32 jit first (JAX's identity cache: regression).
+    freq = 1.0 + np.arange(N_LOGIT) % 3
+    with jax.enable_x64(False):
+        peek = jax.jit(lambda: jnp.sum(freq * logistic({"beta": jnp.zeros(3)}, logit_data)))
+        peek()
+    fit = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, logit_data, weights=freq)
+    boot = jaxmle.bootstrap(logistic, fit, logit_data, n_boot=50, key=jax.random.key(2), weights=freq)
+    assert boot.n_failed == 0
+    for b in [0, 33]:
+        idx = _resample_indices(jax.random.key(2), 50, b, N_LOGIT)
+        ref = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, {"X": logit_data["X"][idx], "y": logit_data["y"][idx]},
+                              weights=freq[idx], tol=1e-12)
+        np.testing.assert_allclose(boot.samples["beta"][b], ref.params["beta"], rtol=0, atol=1e-8)
+    assert peek is not None
+
+
 def test_float32_replicates_stop_at_the_rounding_level_without_polish(logit_data):
     # float32 cannot reach the default 1e-8 relative gradient: replicates stop where the next
     # quasi-Newton step is below float32's rounding level of beta (as maximize's Newton does), with
