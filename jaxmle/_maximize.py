@@ -16,8 +16,13 @@ from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning
 
-# |u| beyond this (exp(-25) ~ 1e-11 of the scale) puts a bounded parameter on its boundary.
+# A bounded parameter is on its boundary when its unconstrained value u ran beyond +-BOUNDARY_U
+# (exp(-25) ~ 1e-11 of the scale) *and* the log posterior has gone flat along it: curvature
+# -d2 log L / du2 below BOUNDARY_FLATNESS * max(|log L|, 1). The curvature in u does not depend on
+# the parameter's units (u = log theta shifts with them); |u| alone does: sigma = 1e12 in dollars
+# has u = 27.6 but the curvature 2n of an interior maximum.
 BOUNDARY_U = 25.0
+BOUNDARY_FLATNESS = 1e-6
 
 
 def maximize(
@@ -133,7 +138,7 @@ def maximize(
         cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
     )
     unidentified = _diagnose(layout, covres, parts.jac)
-    boundary = _check_boundary(layout, np.asarray(out.u))
+    boundary = _check_boundary(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior))
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(
@@ -255,9 +260,10 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     return names
 
 
-def _check_boundary(layout: Layout, u: np.ndarray) -> tuple:
-    """Warn about estimates on the boundary of their support and return their names."""
-    near = tuple(_boundary_names(layout, u))
+def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float) -> tuple:
+    """Warn about estimates on the boundary of their support and return their names (``hess_z``:
+    the log posterior's Hessian in the free unconstrained values, (k_free, k_free))."""
+    near = tuple(_boundary_names(layout, u, hess_z, log_posterior))
     if near:
         _warnings.warn(
             f"estimate on the boundary of its support for {', '.join(near)}; the MLE is not interior, so "
@@ -266,15 +272,24 @@ def _check_boundary(layout: Layout, u: np.ndarray) -> tuple:
     return near
 
 
-def _boundary_names(layout: Layout, u: np.ndarray) -> list:
+def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float) -> list:
+    """Names of the free bounded parameters at their boundary (see ``BOUNDARY_U``); a vector support
+    (simplex, ...) counts as a whole when any of its unconstrained values is."""
+    curvature = -np.diagonal(np.asarray(hess_z, dtype=np.float64))
+    flat_below = BOUNDARY_FLATNESS * max(abs(log_posterior), 1.0) if np.isfinite(log_posterior) else np.inf
+    z_of_u = {iu: iz for iz, iu in enumerate(layout.free_u)}
+
+    def at_bound(iu):
+        iz = z_of_u.get(iu)  # fixed values are not estimates
+        return iz is not None and abs(u[iu]) > BOUNDARY_U and not curvature[iz] > flat_below
+
     names, start_u, start_t = [], 0, 0
     for sup, m in zip(layout.supports, layout.sizes):
         mu = sup.u_size(m)
         if sup.kind != "real":
-            uu = u[start_u : start_u + mu]
             if sup.elementwise:
-                names += [layout.names[start_t + j] for j in range(m) if abs(uu[j]) > BOUNDARY_U]
-            elif np.any(np.abs(uu) > BOUNDARY_U):
+                names += [layout.names[start_t + j] for j in range(m) if at_bound(start_u + j)]
+            elif any(at_bound(start_u + j) for j in range(mu)):
                 names += list(layout.names[start_t : start_t + m])
         start_u += mu
         start_t += m

@@ -7,6 +7,10 @@ All three take the step ``d = -M^+ g`` on the objective ``f = -log L`` with a ba
   eigenvalue-modified matrix ``V |Lambda| V^T`` (|eigenvalues|, floored), which turns uphill
   curvature into descent, and adds a move along the most negative-curvature eigenvector, so the
   iteration never stops at a saddle point (``converged`` also requires ``H`` positive definite).
+  The eigenvalues are those of the Jacobi-scaled matrix ``S M S`` (unit diagonal,
+  :func:`scaled_eigh`), so these tests do not depend on the parameters' units: a coefficient of
+  1e-7 next to one of 1 gives Hessian eigenvalues 1e14 apart, which unscaled would read as
+  singular.
 * ``"fisher"``: expected information ``J^T I(theta) J`` (plus the prior's Hessian).
 * ``"bhhh"``: outer product of the per-observation scores ``sum_i w_i s_i s_i^T`` (plus the prior's
   Hessian) — Berndt, Hall, Hall and Hausman (1974).
@@ -63,7 +67,7 @@ class NewtonState(NamedTuple):
     direction: jax.Array  # d
     slope: jax.Array  # g . d at z (<= 0)
     forced: jax.Array  # accept the trial without the Armijo test (the start; a point found by the search)
-    eigenvalues: jax.Array  # of curv, ascending
+    eigenvalues: jax.Array  # of the Jacobi-scaled curv (unit diagonal, see scaled_eigh), ascending
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,18 +109,21 @@ class SecondOrderSolver:
                            zero, jnp.ones((), dtype), jnp.zeros((), dtype), z0, zeros, jnp.zeros((), dtype),
                            jnp.array(True), zeros)
 
-    def direction(self, g, lam, vec):
-        """Modified Newton direction from the eigendecomposition ``M = V diag(lam) V^T``."""
+    def direction(self, g, eig: Eigen):
+        """Modified Newton direction from the scaled eigensystem ``eig`` of M (:func:`scaled_eigh`),
+        computed in the scaled coordinates ``z / s`` (where the curvature has a unit diagonal) and
+        mapped back, so it does not depend on the parameters' units."""
+        lam, vec, s = eig
         scale = jnp.max(jnp.abs(lam))
         floor = jnp.maximum(scale * EIG_FLOOR, jnp.finfo(lam.dtype).tiny)
         lam_mod = jnp.maximum(jnp.abs(lam), floor)
-        gv = vec.T @ g
-        d = -vec @ (gv / lam_mod)
+        g_scaled = s * g
+        d = -vec @ ((vec.T @ g_scaled) / lam_mod)
         negative = lam[0] < -NEG_CURV_TOL * scale
         v = vec[:, 0]
-        sign = jnp.where(g @ v > 0, -1.0, 1.0)
+        sign = jnp.where(g_scaled @ v > 0, -1.0, 1.0)
         escape = sign * v * jnp.maximum(jnp.linalg.norm(d), 1.0)
-        return jnp.where(negative, d + escape, d)
+        return s * jnp.where(negative, d + escape, d)
 
     def step(self, obj, state: NewtonState, tol, max_iter, verbose=False) -> NewtonState:
         """One evaluation of (f, g, M), at ``state.trial``. An accepted trial (Armijo, or ``forced``:
@@ -159,14 +166,14 @@ class SecondOrderSolver:
         z = state.trial
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
         last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
-        lam, vec = jnp.linalg.eigh(m)
+        eig = scaled_eigh(m)
         log_iteration(verbose, state.n_iter, f, g, z)
-        converged = self.converged(z, f, g, lam, vec, tol)
+        converged = self.converged(z, f, g, eig, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
-        positive, newton = newton_step(g, lam, vec)  # the next Newton step is -newton
+        positive, newton = newton_step(g, eig)  # the next Newton step is -newton
         status = self.with_unbounded(obj.layout, status, z, newton, last_step)
         running = status == _status.RUNNING
-        d = self.direction(g, lam, vec)
+        d = self.direction(g, eig)
         # On convergence with an exact, positive definite Hessian take the final Newton step
         # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
         # squares the remaining error, so estimates reach machine precision for free. f, g and
@@ -181,7 +188,7 @@ class SecondOrderSolver:
             z=jnp.where(running, z, z_final), f=f, g=g, curv=m, n_iter=state.n_iter + running.astype(jnp.int32),
             status=status, stalled=jnp.array(False), n_halvings=state.n_halvings,
             step_size=jnp.ones((), z.dtype), last_step=last_step, trial=z + d, direction=d,
-            slope=jnp.minimum(g @ d, 0.0), forced=jnp.array(False), eigenvalues=lam,
+            slope=jnp.minimum(g @ d, 0.0), forced=jnp.array(False), eigenvalues=eig.lam,
         ), speculate
 
     def sufficient_decrease(self, f, f_new, magnitude, t, slope):
@@ -215,17 +222,18 @@ class SecondOrderSolver:
         ok = self.sufficient_decrease(f, f_new, magnitude, t, slope)
         return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0)
 
-    def converged(self, z, f, g, lam, vec, tol):
+    def converged(self, z, f, g, eig: Eigen, tol):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
         level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
-        progress. Newton also requires the Hessian to be positive definite (no saddle point)."""
-        scale = jnp.max(jnp.abs(lam))
+        progress. Newton also requires the Hessian to be positive definite (no saddle point).
+        ``eig``: the scaled eigensystem of M (:func:`scaled_eigh`)."""
+        scale = jnp.max(jnp.abs(eig.lam))
         small = relative_gradient(g, z, f) <= tol
-        positive, step = newton_step(g, lam, vec)
+        positive, step = newton_step(g, eig)
         done = small | (positive & at_rounding_level(step, z))
         if self.curvature != "hessian":
             return done
-        return done & (lam[0] >= -NEG_CURV_TOL * scale)
+        return done & (eig.lam[0] >= -NEG_CURV_TOL * scale)
 
     def unbounded(self, layout, z, newton, last_step):
         """Whether a converged fit's next Newton step ``newton`` (in the real-support parameters)
@@ -257,8 +265,31 @@ class SecondOrderSolver:
         return -state.f
 
 
-def newton_step(g, lam, vec):
-    """``(positive, step)``: whether ``M = V diag(lam) V^T`` is positive definite (eigenvalues above
+class Eigen(NamedTuple):
+    """The eigensystem of the Jacobi scaling ``S M S`` of a symmetric (k, k) matrix M, with
+    ``S = diag(s)``: ``M = S^-1 V diag(lam) V^T S^-1``."""
+
+    lam: jax.Array  # (k,) eigenvalues of S M S, ascending
+    vec: jax.Array  # (k, k) orthonormal eigenvectors (columns)
+    s: jax.Array  # (k,) 1 / sqrt(|M_jj|) (1 where M_jj is 0 or not finite)
+
+
+def scaled_eigh(m, xp=jnp) -> Eigen:
+    """:class:`Eigen` of ``m``: the eigendecomposition of ``m`` scaled to a unit diagonal. The scaling
+    is a congruence, so the signs of the eigenvalues (definiteness, saddle points) are those of m,
+    while their spread no longer includes the parameters' units. ``xp``: ``jax.numpy`` (traceable)
+    or ``numpy`` (on the host)."""
+    d = xp.abs(xp.diagonal(m))
+    usable = (d > 0) & xp.isfinite(d)
+    s = xp.where(usable, 1.0 / xp.sqrt(xp.where(usable, d, 1.0)), 1.0)
+    scaled = m * s[:, None] * s[None, :]
+    lam, vec = xp.linalg.eigh(0.5 * (scaled + scaled.T))
+    return Eigen(lam, vec, s)
+
+
+def newton_step(g, eig: Eigen):
+    """``(positive, step)``: whether M is positive definite (the eigenvalues of its scaling above
     ``EIG_FLOOR`` times the largest), and ``M^-1 g`` (the Newton step is ``-step``)."""
+    lam, vec, s = eig
     positive = lam[0] > EIG_FLOOR * jnp.max(jnp.abs(lam))
-    return positive, vec @ ((vec.T @ g) / jnp.where(positive, lam, 1.0))
+    return positive, s * (vec @ ((vec.T @ (s * g)) / jnp.where(positive, lam, 1.0)))

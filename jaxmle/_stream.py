@@ -27,7 +27,7 @@ import optax
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _diagnose, _mask
-from ._newton import SecondOrderSolver, newton_step
+from ._newton import Eigen, SecondOrderSolver, newton_step, scaled_eigh
 from ._numerics import relative_gradient, relative_size
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
@@ -211,28 +211,28 @@ def maximize_stream(
         newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
 
-        def flag_unbounded(status, z, grad, lam, vec, last_step):
-            newton = newton_step(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec))[1]
+        def flag_unbounded(status, z, grad, eig, last_step):
+            newton = newton_step(jnp.asarray(-grad), eig)[1]
             return int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
 
         while True:
             ll, prior, grad, hess, outer, jac, n = derivative_pass(u)
             z = np.asarray(layout.free_part(jnp.asarray(u)))
             f = -(ll + prior)
-            lam, vec = np.linalg.eigh(-hess)  # the objective's Hessian
+            eig_np = scaled_eigh(-hess, np)  # of the objective's Hessian (NumPy: no eager device op)
+            eig = Eigen(*(jnp.asarray(x) for x in eig_np))
             # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
             # (what float32 reaches), and no negative curvature.
-            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), jnp.asarray(lam),
-                                              jnp.asarray(vec), cfg.tol))
+            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
-                status = flag_unbounded(_status.CONVERGED, z, grad, lam, vec, last_step)
+                status = flag_unbounded(_status.CONVERGED, z, grad, eig, last_step)
             elif n_iter >= newton_iter:
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
                 break
-            d = np.asarray(solver.direction(jnp.asarray(-grad), jnp.asarray(lam), jnp.asarray(vec)))
+            d = np.asarray(solver.direction(jnp.asarray(-grad), eig))
             gd = min(float(-grad @ d), 0.0)
             t, accepted = 1.0, False
             for _ in range(max_halvings + 1):
@@ -245,7 +245,7 @@ def maximize_stream(
                 t *= 0.5
                 halvings += 1
             if not accepted:
-                status = flag_unbounded(_status.STALLED, z, grad, lam, vec, last_step)
+                status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)
                 break
             last_step = float(relative_size(jnp.asarray(t * d), jnp.asarray(z)))
             u, n_iter = trial, n_iter + 1
@@ -266,7 +266,7 @@ def maximize_stream(
         _warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning)
     covres = _covariance.assemble(cov_type, hess, jac, outer)
     unidentified = _diagnose(layout, covres, jac)
-    boundary = _check_boundary(layout, np.asarray(u))
+    boundary = _check_boundary(layout, np.asarray(u), hess, float(ll + prior))
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(
@@ -275,8 +275,8 @@ def maximize_stream(
         grad_norm=float(relative_gradient(jnp.asarray(-grad), jnp.asarray(z), f)), status=message,
         method=label, cov_type=cov_type, names=layout.names, fixed=layout.fixed_theta,
         unidentified=unidentified, boundary=boundary, is_map=log_prior is not None, n_groups=None,
-        info={"n_halvings": halvings, "curvature_min": float(lam[0]), "curvature_max": float(lam[-1]),
-              "information_min_eig": float(covres.info_min_eig), "newton_step_se": _newton_step_se(lam, vec, grad),
+        info={"n_halvings": halvings, "curvature_min": float(eig_np.lam[0]), "curvature_max": float(eig_np.lam[-1]),
+              "information_min_eig": float(covres.info_min_eig), "newton_step_se": _newton_step_se(eig_np, grad),
               **sgd_info},
         _layout=layout, _config=cfg, _scalar=False,
         _u=np.asarray(u, dtype=np.float64), _hess_z=hess, _cov_g=cov_g, _null=covres.null_theta,
@@ -304,9 +304,11 @@ def _check_method(method, n_epochs, polish) -> bool:
     return True
 
 
-def _newton_step_se(lam, vec, grad) -> float:
-    """``max_j |d_j| / sqrt(V_jj)`` with ``V = (-H)^-1 = vec diag(1/lam) vec^T`` and ``d = V g``."""
+def _newton_step_se(eig: Eigen, grad) -> float:
+    """``max_j |d_j| / sqrt(V_jj)`` with ``V = (-H)^-1 = S vec diag(1/lam) vec^T S`` (``eig``: the
+    scaled eigensystem of -H, NumPy) and ``d = V g``."""
+    lam, vec, s = eig
     if lam.size == 0 or not np.all(np.isfinite(lam)) or lam[0] <= 0 or not np.all(np.isfinite(grad)):
         return float("nan")
-    d = vec @ ((vec.T @ grad) / lam)
-    return float(np.max(np.abs(d) / np.sqrt((vec ** 2) @ (1.0 / lam))))
+    d = s * (vec @ ((vec.T @ (s * grad)) / lam))
+    return float(np.max(np.abs(d) / (s * np.sqrt((vec ** 2) @ (1.0 / lam)))))

@@ -1,5 +1,7 @@
 """Every method reaches the same optimum; failure modes are reported, not hidden."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,6 +52,31 @@ def test_expected_information_covariance_equals_oim_for_canonical_link(newton_fi
     # For the logit (canonical) link the observed and expected information coincide.
     res = jaxmle.maximize(zoo.logistic, START, LOGIT, cov_type="expected", expected_info=zoo.logistic_expected_info)
     np.testing.assert_allclose(res.cov, newton_fit.cov, rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["newton", "bhhh"])
+def test_newton_does_not_depend_on_the_parameters_units(newton_fit, method):
+    # A covariate in units 1e7 times larger (income in cents) makes its coefficient 1e7 times
+    # smaller and the Hessian's eigenvalues 1e14 apart: unscaled, that reads as singular (the fit ran
+    # to max_iter). The Jacobi-scaled eigenvalues do not see units: the fit is the rescaled one.
+    units = np.array([1.0, 1e7, 1.0])
+    scaled = {"X": LOGIT["X"] * units, "y": LOGIT["y"]}
+    res = jaxmle.maximize(zoo.logistic, START, scaled, method=method)
+    assert res.converged, res.status
+    np.testing.assert_allclose(res.params["beta"] * units, newton_fit.params["beta"], rtol=1e-7)
+    np.testing.assert_allclose(res.stderr["beta"] * units, newton_fit.stderr["beta"], rtol=1e-6)
+
+
+def test_a_start_at_the_maximum_converges_in_any_units():
+    # Normal data on a 1e-8 scale, started at the closed-form MLE: converged at once (the Newton
+    # step is below the rounding level), SEs the closed forms sigma / sqrt(n) and sigma / sqrt(2n).
+    x = DATA["normal"] * 1e-8
+    mle = {"mu": x.mean(), "sigma": x.std()}
+    res = jaxmle.maximize(zoo.normal, mle, x, constraints={"sigma": "positive"})
+    assert res.converged and res.n_iter == 0, res.status
+    np.testing.assert_allclose(res.params["mu"], mle["mu"], rtol=1e-12)
+    np.testing.assert_allclose(res.stderr["mu"], mle["sigma"] / np.sqrt(x.size), rtol=1e-8)
+    np.testing.assert_allclose(res.stderr["sigma"], mle["sigma"] / np.sqrt(2 * x.size), rtol=1e-8)
 
 
 def test_max_iter_one_is_not_converged():
@@ -122,6 +149,19 @@ def test_boundary_estimate_warns():
     assert res.params["lam"] < 1e-10
     assert res.boundary == ("lam",)
     assert np.isnan(res.stderr["lam"])
+
+
+@pytest.mark.parametrize("units, support", [(1e12, "positive"), (1e-12, "positive"), (1.0, (0.0, 1e15))])
+def test_an_interior_estimate_far_from_one_is_not_a_boundary(units, support):
+    # sigma = 2e12 (data in small units) has u = log(sigma) = 28.3, beyond the |u| > 25 that marks a
+    # bound only together with a flat log-likelihood; here the curvature in u is 2n: interior, with
+    # the closed-form SE sigma / sqrt(2n).
+    x = DATA["normal"] * units
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", jaxmle.BoundaryWarning)
+        res = jaxmle.maximize(zoo.normal, {"mu": x.mean(), "sigma": x.std()}, x, constraints={"sigma": support})
+    assert res.converged and res.boundary == ()
+    np.testing.assert_allclose(res.stderr["sigma"], x.std() / np.sqrt(2 * x.size), rtol=1e-6)
 
 
 def test_perfect_separation_is_reported_not_converged():
