@@ -103,6 +103,60 @@ def simulated(request, replicates):
 # ----------------------------------------------------------------------------------------------
 # simulate: the refit recovers the truth
 # ----------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
+# Limits: a Student-t tends to the Gaussian (nu -> inf), NB2 to the Poisson (alpha -> 0)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("a", [0.5, 1.0, 3.0, 17.0])
+@pytest.mark.parametrize("x", [0.3, 5.0, 99.9, 100.0, 100.1, 1e3, 1e6, 1e12, 1e16])
+def test_log_gamma_ratio_and_its_derivative_are_exact(a, x):
+    # log G(x + a) - log G(x): for integer a the exact sum of log(x + j), j < a, and derivative
+    # sum 1 / (x + j); for a = 1/2 the two half steps make one whole: r(1/2, x) + r(1/2, x + 1/2)
+    # = log x, and up to x = 1e4 scipy's betaln (log G(1/2) - betaln(1/2, x); it errs by 1e-9 at 1e6).
+    from scipy import special
+
+    from jaxmle.models._model import log_gamma_ratio
+
+    with jax.enable_x64(True):
+        value, slope = jax.value_and_grad(log_gamma_ratio, argnums=1)(jnp.float64(a), jnp.float64(x))
+        half_more = log_gamma_ratio(jnp.float64(0.5), jnp.float64(x + 0.5))
+    if a == 0.5:
+        assert_allclose(value + half_more, np.log(x), rtol=1e-14, atol=2e-13)  # below x = 100: 2 eps x log x
+        if x <= 1e4:
+            assert_allclose(value, special.gammaln(0.5) - special.betaln(0.5, x), rtol=1e-12, atol=1e-12)
+    else:
+        j = np.arange(int(a))
+        assert_allclose(value, np.sum(np.log(x + j)), rtol=1e-14, atol=1e-14)
+        assert_allclose(slope, np.sum(1.0 / (x + j)), rtol=1e-12)
+
+
+def _limit_fits(kind):
+    """(general fit, limit fit, limit's parameter name): a Student-t on light-tailed data (errors
+    uniform, excess kurtosis -1.2: nu -> inf) and the Gaussian; an NB2 on underdispersed counts
+    (binomial: alpha -> 0) and the Poisson. The general model's log-likelihood can only approach
+    the limit's from below."""
+    rng = np.random.default_rng(8)
+    if kind == "t":
+        y = X @ np.array([1.0, 2.0, -1.5]) + rng.uniform(-1.0, 1.0, size=N)
+        general, limit, name = models.student_t(), models.gaussian(), "nu"
+    else:
+        y = rng.binomial(4, 0.5, size=N).astype(float)
+        general, limit, name = models.negative_binomial(), models.poisson(), "alpha"
+    data = {"X": X, "y": y}
+    with pytest.warns(jaxmle.BoundaryWarning, match=name):
+        res = models.fit(general, data)
+    return res, models.fit(limit, data), name
+
+
+@pytest.mark.parametrize("kind", ["t", "nb2"])
+def test_limit_of_a_model_is_reported_on_the_boundary_with_the_limits_loglik(kind):
+    res, limit, name = _limit_fits(kind)
+    assert res.boundary == (name,) and np.isnan(res.stderr[name])
+    # within rounding of the limit's maximum, never above it (the plain log-gamma difference put the
+    # t's loglik 0.9 per observation above the Gaussian's at nu = 1e15)
+    assert limit.loglik - 1e-6 <= res.loglik <= limit.loglik + 1e-9 * abs(limit.loglik)
+    assert_allclose(res.params["beta"], limit.params["beta"], rtol=1e-5, atol=1e-6)
+
+
 def test_simulate_keeps_structure_shapes_and_dtypes(simulated):
     name, _, reps = simulated
     data, template = reps[0][0], _template(name)

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import special, stats
 
-from ._model import Model, assemble_info, design_matrix, lstsq, replace_y, response, total_weight, weighted_gram
+from ._model import (Model, assemble_info, design_matrix, log_gamma_ratio, lstsq, replace_y, response, total_weight,
+                     weighted_gram)
 
 
 def _glm_log_start(data):
@@ -60,10 +61,17 @@ def poisson() -> Model:
 # Negative binomial (NB2)
 # ------------------------------------------------------------------------------------------------
 def _nb2_loglik(params, data):
-    """NB2: nbinom(y | size = 1/alpha, prob = 1 / (1 + alpha mu)), so E y = mu, Var y = mu + alpha mu^2."""
-    mu = jnp.exp(data["X"] @ params["beta"])
-    alpha = params["alpha"]
-    return stats.nbinom.logpmf(data["y"], 1.0 / alpha, 1.0 / (1.0 + alpha * mu))
+    """NB2: nbinom(y | size = 1/alpha, prob = 1 / (1 + alpha mu)), so E y = mu, Var y = mu + alpha mu^2.
+
+    ``log G(y + 1/alpha) - log G(1/alpha)`` is :func:`log_gamma_ratio`: as a plain difference of
+    log-gammas it loses eps / alpha of absolute accuracy (0.9 per thousand observations at
+    alpha = 1e-12, where equidispersed counts send alpha); so computed, with ``y log(alpha mu)``
+    written as ``y (log alpha + eta)``, the log-pmf tends smoothly to the Poisson's as alpha -> 0."""
+    y, alpha = data["y"], params["alpha"]
+    eta = data["X"] @ params["beta"]
+    log1p_amu = jnp.log1p(alpha * jnp.exp(eta))
+    return (log_gamma_ratio(y, 1.0 / alpha) - special.gammaln(y + 1.0) + y * (jnp.log(alpha) + eta - log1p_amu)
+            - log1p_amu / alpha)
 
 
 def _nb2_start(data):

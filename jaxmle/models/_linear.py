@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import special, stats
 
-from ._model import Model, assemble_info, design_matrix, lstsq, replace_y, response, total_weight, weighted_gram
+from ._model import (Model, assemble_info, design_matrix, log_gamma_ratio, lstsq, replace_y, response, total_weight,
+                     weighted_gram)
 
 
 def _ols_start(data):
@@ -150,8 +151,16 @@ def laplace(smoothing: float = 1e-6) -> Model:
 # Student t regression
 # ------------------------------------------------------------------------------------------------
 def _student_t_loglik(params, data):
-    """log t_nu((y_i - x_i' beta) / sigma) - log sigma, shape (n,)."""
-    return stats.t.logpdf(data["y"], params["nu"], loc=data["X"] @ params["beta"], scale=params["sigma"])
+    """log t_nu((y_i - x_i' beta) / sigma) - log sigma, shape (n,) (scipy's ``t.logpdf``).
+
+    The normalising constant's ``log G((nu+1)/2) - log G(nu/2)`` is :func:`log_gamma_ratio`: as a
+    plain difference of log-gammas it loses eps nu log(nu) of absolute accuracy (0.9 per observation
+    at nu = 1e15, where Gaussian-looking data send nu); so computed, the log-likelihood and its
+    derivatives stay accurate as nu -> infinity (the Gaussian limit)."""
+    nu, sigma = params["nu"], params["sigma"]
+    z = (data["y"] - data["X"] @ params["beta"]) / sigma
+    const = log_gamma_ratio(0.5, 0.5 * nu) - 0.5 * jnp.log(jnp.pi * nu) - jnp.log(sigma)
+    return const - 0.5 * (nu + 1.0) * jnp.log1p(z * z / nu)
 
 
 T_START_DF = 5.0

@@ -191,6 +191,36 @@ def assemble_info(params, blocks: dict):
     return jnp.concatenate(rows, axis=0)
 
 
+# Below this argument log_gamma_ratio subtracts two log-gammas (absolute error ~2 eps x log x,
+# 1e-13 at x = 100); above it, Stirling's series with four correction terms (truncation < 1e-21).
+_STIRLING_FROM = 100.0
+
+
+def _stirling_correction(x):
+    """``log G(x) - [(x - 1/2) log x - x + log(2 pi) / 2]`` for x >= ``_STIRLING_FROM``."""
+    r = 1.0 / x
+    r2 = r * r
+    return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 / 1680)))
+
+
+def log_gamma_ratio(a, x):
+    """``log G(x + a) - log G(x)`` for x > 0, a >= 0, accurate (with its derivatives) as x grows.
+
+    The plain difference of two log-gammas, each ~ x log x, loses ~eps x log x of absolute accuracy:
+    a whole unit per observation by x = 1e15, where a Student-t's nu or a negative binomial's
+    1/alpha goes when the data are Gaussian or Poisson. Written with Stirling's series, the
+    difference is ``(x - 1/2) log1p(a/x) + a log(x + a) - a`` plus the difference of the series'
+    small corrections, with no large terms to cancel. (``jax.scipy.special.betaln`` has the same
+    aim but, in jax 0.10-0.11, errs by up to 1e-6 for arguments between 8 and 100.)"""
+    large = x >= _STIRLING_FROM
+    xs = jnp.where(large, x, _STIRLING_FROM)  # each branch at a safe argument: finite derivatives
+    xd = jnp.where(large, 1.0, x)
+    stirling = ((xs - 0.5) * jnp.log1p(a / xs) + a * jnp.log(xs + a) - a
+                + _stirling_correction(xs + a) - _stirling_correction(xs))
+    direct = jax.lax.lgamma(xd + a) - jax.lax.lgamma(xd)
+    return jnp.where(large, stirling, direct)
+
+
 def replace_y(data, y):
     """A copy of the data dict with ``"y"`` replaced (cast to the dtype of the old ``"y"``)."""
     return {**data, "y": jnp.asarray(y).astype(jnp.asarray(data["y"]).dtype)}
