@@ -197,7 +197,7 @@ def bootstrap(
     n = _validation.check_data(data)
     if n != res.nobs:
         raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
-    w_np = _validation.check_weights(weights, n)
+    w_np = _validation.check_weights_of_fit(weights, n, res, "bootstrap")
     codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
     tol = max(cfg.tol, REPLICATE_TOL) if tol is None else tol
     if not (np.isscalar(tol) and tol > 0):

@@ -322,7 +322,7 @@ def score_test(
             f"score_test: data has {n} observations but the restricted fit had nobs={restricted.nobs}; "
             "pass the data the model was fitted to"
         )
-    w_np = _validation.check_weights(weights, n)
+    w_np = _validation.check_weights_of_fit(weights, n, restricted, "score_test")
     _warn_unconverged("score_test", restricted=restricted)
 
     with _dtypes.precision_scope(np.float64):

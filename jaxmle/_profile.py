@@ -497,7 +497,7 @@ def profile(
     n = _validation.check_data(data)
     if n != res.nobs:
         raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
-    w_np = _validation.check_weights(weights, n)
+    w_np = _validation.check_weights_of_fit(weights, n, res, "profile")
     if res._scalar and w_np is not None:
         raise ValueError("weights need per-observation contributions, but loglik returns a scalar")
     if not res.converged:

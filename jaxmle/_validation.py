@@ -85,6 +85,23 @@ def check_weights(weights, n: int | None):
     return w
 
 
+def check_weights_of_fit(weights, n: int | None, res, where: str):
+    """``check_weights`` for a function that goes on from the fit ``res``: the weights must be the
+    fit's own. Their sum is compared with ``res.wnobs`` (the fit's, or n without weights), so that
+    forgetting the weights of a weighted fit, or adding weights to an unweighted one, is an error
+    rather than a silently different statistic."""
+    w = check_weights(weights, n)
+    wnobs = getattr(res, "wnobs", None)
+    if n is None or wnobs is None:
+        return w
+    total = float(n) if w is None else float(np.sum(w))
+    if not np.isclose(total, wnobs, rtol=1e-10, atol=0.0):
+        fitted = f"frequency weights summing to {wnobs:g}" if wnobs != n else "no weights"
+        given = f"weights summing to {total:g}" if w is not None else "no weights"
+        raise ValueError(f"{where}: the fit was made with {fitted} but {given} were passed; pass weights= as in the fit")
+    return w
+
+
 def check_cluster(cluster, n: int | None):
     """Return (integer codes (n,), number of groups G) for cluster labels."""
     labels = np.asarray(cluster)

@@ -92,6 +92,8 @@ def test_bootstrap_of_a_frequency_weighted_fit(logit_data):
     fit = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, logit_data, weights=freq)
     boot = jaxmle.bootstrap(logistic, fit, logit_data, n_boot=50, key=jax.random.key(2), weights=freq)
     assert boot.n_failed == 0
+    with pytest.raises(ValueError, match="bootstrap: the fit was made with frequency weights summing to 3999"):
+        jaxmle.bootstrap(logistic, fit, logit_data, n_boot=50, key=jax.random.key(2))  # weights forgotten
     for b in [0, 33]:
         idx = _resample_indices(jax.random.key(2), 50, b, N_LOGIT)
         ref = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, {"X": logit_data["X"][idx], "y": logit_data["y"][idx]},

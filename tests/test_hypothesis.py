@@ -362,6 +362,11 @@ def test_score_frequency_weights_equal_repeated_rows():
     a = jaxmle.score_test(poisson_loglik, res_w, COUNT, weights=w, cov_type="robust")
     b = jaxmle.score_test(poisson_loglik, res_rep, rep, cov_type="robust")
     assert_allclose(a.statistic, b.statistic, rtol=1e-7)
+    # the weights of the fit are required (their sum must be the fit's wnobs): not silently dropped
+    with pytest.raises(ValueError, match="score_test: the fit was made with frequency weights summing to"):
+        jaxmle.score_test(poisson_loglik, res_w, COUNT)
+    with pytest.raises(ValueError, match="the fit was made with no weights but weights summing to"):
+        jaxmle.score_test(poisson_loglik, res_rep, rep, weights=np.full(rep["y"].shape[0], 2.0))
 
 
 # ----------------------------------------------------------------------------------------------
