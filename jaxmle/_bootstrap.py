@@ -185,13 +185,23 @@ def bootstrap(
         raise ValueError("cluster= resamples clusters, which only applies to kind='nonparametric'")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(jackknife_groups, bool) or not isinstance(jackknife_groups, (int, np.integer)) or jackknife_groups < 2:
+        raise ValueError(f"jackknife_groups must be an integer >= 2, got {jackknife_groups!r}")
     if res._scalar and kind == "nonparametric":
         raise ValueError(
             "the nonparametric bootstrap reweights per-observation contributions, but loglik returns a scalar: "
             "return the (n,) vector of contributions"
         )
+    key = _as_key(key)
+    if not res.converged:
+        _warnings.warn(
+            f"res did not converge ({res.status}): every replicate starts from, and the intervals are centred on, "
+            "a point that is not the maximum", ConvergenceWarning)
     cfg = dataclasses.replace(cfg, loglik=loglik)
     data = _validation.normalize_data(data)
     n = _validation.check_data(data)
@@ -215,7 +225,7 @@ def bootstrap(
         params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype), res.params)
         u_hat = np.asarray(res._u, dtype)
         metric = _start_metric(res._hess_z, dtype)
-        args = (_as_key(key), data_c, base_w, codes_j, params_hat, u_hat, metric, np.asarray(float(tol), dtype),
+        args = (key, data_c, base_w, codes_j, params_hat, u_hat, metric, np.asarray(float(tol), dtype),
                 np.asarray(max_iter, np.int32))
 
         theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress)
@@ -237,7 +247,7 @@ def bootstrap(
             ConvergenceWarning)
 
     def jackknife():
-        return _jackknife(engine, n, jackknife_groups, args, dtype)
+        return _jackknife(engine, n, jackknife_groups, args, dtype, codes if cluster is not None else None)
 
     return BootstrapResult(
         samples=samples,
@@ -255,9 +265,13 @@ def bootstrap(
 
 
 def _as_key(key):
-    if isinstance(key, (int, np.integer)):
+    """A JAX PRNG key from ``key`` (a key, or an integer seed); TypeError otherwise."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         return jax.random.key(int(key))
-    return key
+    if isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                       or (key.dtype == jnp.uint32 and key.shape == (2,))):
+        return key
+    raise TypeError(f"key must be a JAX PRNG key (jax.random.key(0)) or an integer seed, got {key!r}")
 
 
 def _start_metric(hess_z, dtype):
@@ -308,12 +322,15 @@ def _unflatten_batch(layout, theta: np.ndarray):
     return jax.tree_util.tree_unflatten(layout.treedef, leaves)
 
 
-def _jackknife(engine, n, groups, args, dtype):
+def _jackknife(engine, n, groups, args, dtype, cluster_codes=None):
     """Grouped delete-one-group jackknife estimates (G, k) (converged ones) for the BCa acceleration.
 
-    Observation i belongs to group ``i % G``; with G = n it is the ordinary leave-one-out jackknife."""
-    g = int(min(groups, n))
-    group_codes = jnp.asarray(np.arange(n) % g, jnp.int32)
+    Observation i belongs to group ``i % G``; with G = n it is the ordinary leave-one-out jackknife.
+    After a cluster bootstrap the unit is the cluster: cluster c (``cluster_codes``, 0..C-1) belongs
+    to group ``c % G`` (G <= C), so whole clusters are deleted (delete-one-cluster when G = C)."""
+    units = np.arange(n) if cluster_codes is None else np.asarray(cluster_codes)
+    g = int(min(groups, int(units.max()) + 1))
+    group_codes = jnp.asarray(units % g, jnp.int32)
     fn = _batch_solver(engine, Resampler("jackknife", n), False)
     with _dtypes.precision_scope(dtype):
         jack_args = args[:3] + (group_codes,) + args[4:]

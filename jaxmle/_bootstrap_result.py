@@ -60,12 +60,16 @@ class BootstrapResult:
     # ---- statistics ---------------------------------------------------------------------------
     @property
     def cov(self) -> np.ndarray:
-        """(k, k) sample covariance of the converged replicates (divisor B - 1)."""
-        return np.atleast_2d(np.cov(self.flat_samples, rowvar=False, ddof=1))
+        """(k, k) sample covariance of the converged replicates (divisor B - 1; NaN with fewer than 2)."""
+        x = self.flat_samples
+        if x.shape[0] < 2:
+            return np.full((x.shape[1], x.shape[1]), np.nan)
+        return np.atleast_2d(np.cov(x, rowvar=False, ddof=1))
 
     @property
     def _flat_stderr(self) -> np.ndarray:
-        se = self.flat_samples.std(axis=0, ddof=1)
+        x = self.flat_samples
+        se = x.std(axis=0, ddof=1) if x.shape[0] >= 2 else np.full(x.shape[1], np.nan)
         return np.where(np.asarray(self.fixed, bool), np.nan, se)
 
     @property
@@ -79,7 +83,8 @@ class BootstrapResult:
         ``method``: "percentile" (quantiles alpha/2, 1 - alpha/2 of the replicates), "basic"
         (2 theta_hat - those quantiles, reversed), "normal" (bias-corrected normal,
         ``theta_hat - bias -/+ z se`` as R's ``boot.ci``), or "bca" (bias-corrected and
-        accelerated, Efron 1987; the acceleration from a grouped jackknife).
+        accelerated, Efron 1987; the acceleration from a grouped jackknife). NaN when fewer than 2
+        replicates converged.
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha}")
@@ -87,7 +92,7 @@ class BootstrapResult:
             raise ValueError(f"method: unknown {method!r}; expected one of {', '.join(CI_METHODS)}")
         x, est = self.flat_samples, self._flat_estimate
         if x.shape[0] < 2:
-            raise ValueError("fewer than 2 converged replicates: no interval")
+            return np.full((x.shape[1], 2), np.nan)
         lo_q, hi_q = alpha / 2, 1 - alpha / 2
         if method == "percentile":
             out = np.stack([np.quantile(x, lo_q, axis=0), np.quantile(x, hi_q, axis=0)], axis=1)

@@ -187,6 +187,12 @@ def test_cluster_bootstrap_resamples_whole_clusters(logit_fit, logit_data):
     assert boot.kind == "cluster" and boot.n_failed == 0
     # independent rows: the cluster bootstrap SE estimates the same SE (Monte Carlo 5% per 1/sqrt(2B); allow 4x)
     np.testing.assert_allclose(boot.stderr["beta"] / logit_fit.stderr["beta"], 1.0, atol=0.2)
+    # BCa's acceleration comes from deleting whole clusters (the resampled unit), here 100 groups of one
+    # cluster each: the delete-one-cluster jackknife, refitted with zero weights on the deleted cluster
+    jack = np.array([jaxmle.maximize(logistic, logit_fit.params, logit_data, weights=(groups != c).astype(float),
+                                     tol=1e-12).params["beta"] for c in range(100)])
+    d = jack.mean(axis=0) - jack
+    np.testing.assert_allclose(boot.acceleration, (d**3).sum(0) / (6 * (d**2).sum(0) ** 1.5), rtol=1e-5, atol=1e-8)
 
 
 def test_failed_replicates_are_reported_and_excluded():
@@ -211,6 +217,22 @@ def test_bootstrap_bad_input(logit_fit, logit_data):
         jaxmle.bootstrap(logistic, logit_fit, {"X": logit_data["X"][:10], "y": logit_data["y"][:10]}, key=0)
     with pytest.raises(ValueError, match="n_boot must be an integer >= 2"):
         jaxmle.bootstrap(logistic, logit_fit, logit_data, key=0, n_boot=1)
+    for bad in ({"jackknife_groups": 0}, {"max_iter": -5}, {"chunk_size": True}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))} must be"):
+            jaxmle.bootstrap(logistic, logit_fit, logit_data, key=0, **bad)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        jaxmle.bootstrap(logistic, logit_fit, logit_data, key="seed")
+
+
+def test_bootstrap_of_an_unconverged_fit_warns_and_failed_replicates_display(logit_data):
+    with pytest.warns(jaxmle.ConvergenceWarning):
+        rough = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, logit_data, max_iter=1)
+    with pytest.warns(jaxmle.ConvergenceWarning) as caught:
+        boot = jaxmle.bootstrap(logistic, rough, logit_data, n_boot=50, key=0, max_iter=0)
+    assert any("res did not converge" in str(w.message) for w in caught)
+    assert boot.n_failed == 50  # no iteration allowed: every replicate fails, and is left out
+    assert np.isnan(boot.stderr["beta"]).all() and np.isnan(boot.conf_int()).all() and np.isnan(boot.cov).all()
+    assert "50 failed" in repr(boot)  # still displays
 
 
 def test_plot_saves_a_png(logit_boot, logit_fit, tmp_path):
