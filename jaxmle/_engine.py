@@ -73,6 +73,7 @@ class InferenceParts(NamedTuple):
     loglik: jax.Array
     log_prior: jax.Array
     hess_z: jax.Array  # Hessian of the log posterior in free z, (k_free, k_free)
+    grad_z: jax.Array  # its gradient, (k_free,)
     hess_theta: jax.Array  # Hessian of the log posterior in theta, (k, k)
     jac: jax.Array  # d theta / d z, (k, k_free)
     meat: Any  # sum of outer products of (cluster-summed) scores, or None
@@ -102,6 +103,7 @@ class Engine:
         self.solve = jax.jit(self._solve)  # also called inside user jits (make_solver): no compiler options
         self.fit = _compile.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
         self.start_check = _compile.jit(self._start_check)
+        self.evaluate_at = _compile.jit(self._evaluate_at)
 
     def objective(self, u0, data, weights) -> Objective:
         return Objective(self.key.spec, self.key.layout, u0, data, weights)
@@ -159,12 +161,18 @@ class Engine:
             loglik=out.loglik,
             log_prior=out.log_posterior - out.loglik,
             hess_z=hess_z,
+            grad_z=grad_z,
             hess_theta=self._theta_hessian(obj, z, hess_z, grad_z, data, weights),
             jac=jac,
             meat=meat,
             expected=obj.expected_information(z) if expected else None,
         )
         return out, self.key.layout.constrain(out.u), parts
+
+    def _evaluate_at(self, u0, z, data, weights):
+        """``(f, g, H)`` of the objective ``f = -log posterior`` at the free values ``z`` (fixed values
+        from ``u0``): for checks after a fit, compiled only when one needs it."""
+        return self.objective(u0, data, weights).value_grad_hessian(z)
 
     def _start_check(self, params0, data, weights):
         """``(n_bad, first, log_prior)`` at ``params0``: the number of non-finite contributions, the

@@ -11,6 +11,7 @@ import optax
 
 from . import _covariance, _dtypes, _status, _validation, _warnings
 from ._layout import Layout
+from ._newton import FLAT_RATIO, FLAT_STEP, NEG_CURV_TOL, SecondOrderSolver, modified_newton_direction, scaled_eigh
 from ._numerics import SINGULAR_RTOL
 from ._setup import configure
 from ._result import MLEResult
@@ -122,10 +123,13 @@ def maximize(
         )
         if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
             _check_start(engine.start_check(params_cast, data_cast, w), scalar, log_prior)
+        status = int(out.status)
+        if status == _status.CONVERGED and not isinstance(engine.solver, SecondOrderSolver):
+            if _runs_off_to_infinity(engine, layout, out, parts, data_cast, w):
+                status = _status.UNBOUNDED
     to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
     out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
 
-    status = int(out.status)
     converged = status == _status.CONVERGED
     if not converged:
         detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
@@ -175,6 +179,41 @@ def maximize(
         _cov_g=cov_g,
         _null=covres.null_theta,
     )
+
+
+def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> bool:
+    """Newton's test for a maximum at infinity (``SecondOrderSolver.unbounded``), applied after a
+    first-order method reported convergence: from the estimate, the modified Newton step in the
+    real-support parameters is above ``FLAT_STEP`` (relative) and the next one, from where it
+    leads, is no smaller (above ``FLAT_RATIO`` of it). A
+    gradient that is small only because the log-likelihood flattens out towards infinity (perfect
+    separation) meets the gradient test, but there Newton's steps do not shrink (and the
+    log-likelihood does not fall along them). The second evaluation is compiled and run only when
+    the first step is not negligible (NumPy otherwise)."""
+    mask = layout.unbounded_free
+    if not mask.any():
+        return False
+    u = np.asarray(out.u)
+    z = u[np.asarray(layout.free_u, dtype=np.int64)]
+    eig = scaled_eigh(-np.asarray(parts.hess_z, dtype=np.float64), np)  # the objective -log posterior's
+    if not eig.lam[0] >= -NEG_CURV_TOL * np.max(np.abs(eig.lam)):
+        return False  # negative curvature: a saddle (diagnosed by the Hessian check), not a flat rise
+    step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, np)
+    size = _relative_size(np.where(mask, step, 0.0), z)
+    if not (np.isfinite(size) and size > FLAT_STEP):
+        return False
+    f_next, g_next, m_next = (np.asarray(x, dtype=np.float64)
+                              for x in engine.evaluate_at(u, (z + step).astype(u.dtype), data, weights))
+    f_now = -float(out.log_posterior)
+    if not (np.isfinite(f_next) and f_next <= f_now + 10 * np.finfo(u.dtype).eps * abs(f_now)):
+        return False  # (at infinity the rise can be below f's rounding level: not required)
+    next_step = modified_newton_direction(g_next, scaled_eigh(m_next, np), np)
+    return _relative_size(np.where(mask, next_step, 0.0), z + step) > FLAT_RATIO * size
+
+
+def _relative_size(step: np.ndarray, z: np.ndarray) -> float:
+    """:func:`jaxmle._numerics.relative_size` in NumPy (no eager device op)."""
+    return float(np.max(np.abs(step) / np.maximum(np.abs(z), 1.0)))
 
 
 def _mask(cov, rows):
@@ -245,13 +284,15 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     names = tuple(n for n, b in zip(layout.names, bad_theta) if b)
     if not covres.hessian_ok:
         if covres.info_min_eig < -SINGULAR_RTOL:
-            kind = "not negative definite (a saddle point or not a maximum)"
+            kind = "not negative definite (a saddle point or not a maximum"
         else:
-            kind = "singular (flat in some direction: parameters not identified)"
+            kind = "singular (flat in some direction: parameters not identified"
+        kind += "; or a maximum at infinity, e.g. perfect separation, where the log-likelihood flattens out)"
+        consequence = (f"parameters not identified there get NaN standard errors: {', '.join(names)}" if names else
+                       "the chosen covariance does not involve that direction: no standard error is affected")
         _warnings.warn(
             f"Hessian of the log-likelihood is {kind} at the estimate "
-            f"(smallest scaled eigenvalue {covres.info_min_eig:.3g}); "
-            f"parameters not identified there get NaN standard errors: {', '.join(names) or 'none'}",
+            f"(smallest scaled eigenvalue {covres.info_min_eig:.3g}); {consequence}",
             HessianWarning)
     elif names:
         _warnings.warn(

@@ -110,20 +110,8 @@ class SecondOrderSolver:
                            jnp.array(True), zeros)
 
     def direction(self, g, eig: Eigen):
-        """Modified Newton direction from the scaled eigensystem ``eig`` of M (:func:`scaled_eigh`),
-        computed in the scaled coordinates ``z / s`` (where the curvature has a unit diagonal) and
-        mapped back, so it does not depend on the parameters' units."""
-        lam, vec, s = eig
-        scale = jnp.max(jnp.abs(lam))
-        floor = jnp.maximum(scale * EIG_FLOOR, jnp.finfo(lam.dtype).tiny)
-        lam_mod = jnp.maximum(jnp.abs(lam), floor)
-        g_scaled = s * g
-        d = -vec @ ((vec.T @ g_scaled) / lam_mod)
-        negative = lam[0] < -NEG_CURV_TOL * scale
-        v = vec[:, 0]
-        sign = jnp.where(g_scaled @ v > 0, -1.0, 1.0)
-        escape = sign * v * jnp.maximum(jnp.linalg.norm(d), 1.0)
-        return s * jnp.where(negative, d + escape, d)
+        """:func:`modified_newton_direction` (traced)."""
+        return modified_newton_direction(g, eig)
 
     def step(self, obj, state: NewtonState, tol, max_iter, verbose=False) -> NewtonState:
         """One evaluation of (f, g, M), at ``state.trial``. An accepted trial (Armijo, or ``forced``:
@@ -285,6 +273,26 @@ def scaled_eigh(m, xp=jnp) -> Eigen:
     scaled = m * s[:, None] * s[None, :]
     lam, vec = xp.linalg.eigh(0.5 * (scaled + scaled.T))
     return Eigen(lam, vec, s)
+
+
+def modified_newton_direction(g, eig: Eigen, xp=jnp):
+    """Descent direction for f from its gradient ``g`` and the scaled eigensystem ``eig`` of its
+    curvature (:func:`scaled_eigh`): ``-M~^-1 g`` with M~ = V |Lambda| V^T (|eigenvalues| floored at
+    ``EIG_FLOOR`` of the largest), plus a move along the most negative-curvature eigenvector where
+    there is one; computed in the scaled coordinates ``z / s`` (where the curvature has a unit
+    diagonal) and mapped back, so it does not depend on the parameters' units. ``xp``: ``jax.numpy``
+    (traceable) or ``numpy``."""
+    lam, vec, s = eig
+    scale = xp.max(xp.abs(lam))
+    floor = xp.maximum(scale * EIG_FLOOR, xp.finfo(lam.dtype).tiny)
+    lam_mod = xp.maximum(xp.abs(lam), floor)
+    g_scaled = s * g
+    d = -vec @ ((vec.T @ g_scaled) / lam_mod)
+    negative = lam[0] < -NEG_CURV_TOL * scale
+    v = vec[:, 0]
+    sign = xp.where(g_scaled @ v > 0, -1.0, 1.0)
+    escape = sign * v * xp.maximum(xp.linalg.norm(d), 1.0)
+    return s * xp.where(negative, d + escape, d)
 
 
 def newton_step(g, eig: Eigen):
