@@ -79,7 +79,9 @@ class Support:
 
     def check(self, theta: np.ndarray) -> str | None:
         """Return why ``theta`` lies outside the support's interior, or None when it is inside."""
-        t = np.asarray(theta, dtype=np.float64).ravel()
+        given = np.asarray(theta)
+        eps = np.finfo(given.dtype).eps if np.issubdtype(given.dtype, np.floating) else np.finfo(np.float64).eps
+        t = given.astype(np.float64).ravel()
         if not np.all(np.isfinite(t)):
             return "contains non-finite values"
         if self.kind == "positive" and not np.all(t > 0):
@@ -89,7 +91,8 @@ class Support:
         if self.kind == "simplex":
             if t.size < 2:
                 return "a simplex needs at least 2 elements"
-            if not np.all(t > 0) or abs(t.sum() - 1.0) > 1e-8:
+            # (to the rounding of the given dtype: jnp.ones(3) / 3 in float32 sums to 1 + 3e-8)
+            if not np.all(t > 0) or abs(t.sum() - 1.0) > max(1e-8, 4 * eps * t.size):
                 return f"must be positive and sum to 1 (sums to {t.sum():.10g})"
         return None
 

@@ -113,8 +113,11 @@ def maximize(
         params_cast = _dtypes.cast_params(params0, np_dtype)
         data_cast = _dtypes.to_device(_dtypes.cast_data(data, np_dtype))
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
+        _check_callable_output("log_prior", log_prior, (params_cast,), ())
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
         w = np.ones((n if n is not None else 1,), np_dtype) if w_np is None else w_np.astype(np_dtype)
+        _check_callable_output("expected_info", expected_info, (params_cast, data_cast), (layout.k, layout.k),
+                               {"weights": w} if cfg.expected_takes_weights else {})
         engine = cfg.engine(scalar, verbose)
         meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
         out, params_hat, parts = engine.fit(
@@ -244,6 +247,20 @@ def _check_loglik_output(loglik, params, data, n):
     raise ValueError(
         f"loglik returned shape {shape}; expected per-observation contributions of shape {expected} or a scalar"
     )
+
+
+def _check_callable_output(name: str, fn, args: tuple, shape: tuple, kwargs=None) -> None:
+    """Raise a ValueError naming ``name`` when ``fn(*args, **kwargs)`` (traced abstractly) does not
+    return an array of ``shape`` (nothing to check when ``fn`` is None)."""
+    if fn is None:
+        return
+    try:
+        got = jax.eval_shape(functools.partial(fn, **(kwargs or {})), *args).shape
+    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+        raise ValueError(f"{name} failed at params0: {type(err).__name__}: {err}") from err
+    if got != shape:
+        what = "a scalar" if shape == () else f"an array of shape {shape}"
+        raise ValueError(f"{name} returned shape {got}; expected {what}")
 
 
 def _check_scalar_compatible(scalar, method_key, cov_type, weights):

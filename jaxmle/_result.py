@@ -170,9 +170,11 @@ class MLEResult(_CoefficientsMixin):
     @property
     def bic(self) -> float:
         """Bayesian information criterion ``-2 loglik + log(n) df_model``, with n = ``wnobs`` (the sum
-        of the frequency weights; ``nobs`` without weights)."""
+        of the frequency weights; ``nobs`` without weights); NaN when the sample size is unknown
+        (``data=None``: a loglik that is not a sum over observations)."""
         n = self.wnobs if self.wnobs is not None else self.nobs
-        n = n if n else 1
+        if not n:
+            return math.nan
         return -2.0 * self.loglik + math.log(n) * self.df_model
 
     # ---- delta method -------------------------------------------------------------------------

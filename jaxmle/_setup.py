@@ -66,7 +66,7 @@ def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, ma
         max_iter = DEFAULT_MAX_ITER[method_key]
     if isinstance(max_iter, bool) or not (isinstance(max_iter, (int, np.integer)) and max_iter >= 0):
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if not (np.isscalar(tol) and np.isreal(tol) and tol > 0):
+    if not (np.isscalar(tol) and np.isreal(tol) and 0 < tol < np.inf):
         raise ValueError(f"tol must be a positive number, got {tol!r}")
     if (method_key == "fisher" or needs_expected) and expected_info is None:
         what = f"method={method!r}" if method_key == "fisher" else "cov_type='expected'"

@@ -19,7 +19,11 @@ def normalize_data(data):
     if pd is None:
         return data
     if isinstance(data, pd.DataFrame):
-        return {str(c): data[c].to_numpy() for c in data.columns}
+        names = [str(c) for c in data.columns]
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise ValueError(f"data: the DataFrame has repeated column names {repeated}; make them unique")
+        return {name: data.iloc[:, j].to_numpy() for j, name in enumerate(names)}
     if isinstance(data, pd.Series):
         return data.to_numpy()
     return data
@@ -41,8 +45,9 @@ def check_data(data) -> int | None:
     for label, leaf in zip(labels, flat):
         on_device = isinstance(leaf, jax.Array)  # checked where it lives: nothing gathered to the host
         arr = leaf if on_device else np.asarray(leaf)
-        if arr.dtype == object:
-            raise TypeError(f"{label} has dtype object; data leaves must be numeric arrays")
+        if arr.dtype.kind not in "biufc":  # bool, integers, floats, complex
+            raise TypeError(f"{label} has dtype {arr.dtype}; data leaves must be numeric arrays (drop or "
+                            "convert it, e.g. dates to numbers)")
         n = _check_leading(label, arr.shape, n, n_from)
         n_from = n_from or label
         if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.complexfloating)):
@@ -54,6 +59,8 @@ def check_data(data) -> int | None:
             bad = ~np.isfinite(np.asarray(arr))
             where = f" in {int(bad.sum())} value(s) (first rows {np.unique(np.nonzero(bad)[0])[:5].tolist()})"
         raise ValueError(f"{label} contains NaN/inf{where}; drop or impute them before fitting")
+    if n == 0:
+        raise ValueError("data has 0 observations")
     return n
 
 
@@ -82,6 +89,8 @@ def check_weights(weights, n: int | None):
         raise ValueError(f"weights has shape {w.shape}, expected ({n},) (one per observation)")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
+    if not np.any(w > 0):
+        raise ValueError("weights are all zero: no observation counts")
     return w
 
 
@@ -109,11 +118,27 @@ def check_cluster(cluster, n: int | None):
         raise ValueError("cluster labels were given but data is None")
     if labels.ndim != 1 or labels.shape[0] != n:
         raise ValueError(f"cluster has shape {labels.shape}, expected ({n},) (one label per observation)")
-    _, codes = np.unique(labels, return_inverse=True)
+    missing = _missing_labels(labels)
+    if missing.any():
+        raise ValueError(f"cluster has {int(missing.sum())} missing labels (NaN/None), first at index "
+                         f"{int(np.argmax(missing))}: drop those observations or give them a cluster")
+    _, codes = np.unique(labels.astype(str) if labels.dtype == object else labels, return_inverse=True)
     n_groups = int(codes.max()) + 1
     if n_groups < 2:
         raise ValueError("cluster-robust covariance needs at least 2 clusters")
     return codes.astype(np.int32), n_groups
+
+
+def _missing_labels(labels: np.ndarray) -> np.ndarray:
+    """(n,) bool: labels that are NaN or None (and pandas' NA / NaT, when the caller uses pandas)."""
+    pd = sys.modules.get("pandas")  # (not imported here: see normalize_data)
+    if pd is not None:
+        return np.asarray(pd.isna(labels), dtype=bool)
+    if np.issubdtype(labels.dtype, np.floating):
+        return np.isnan(labels)
+    if labels.dtype == object:
+        return np.array([x is None or (isinstance(x, float) and x != x) for x in labels], dtype=bool)
+    return np.zeros(labels.shape, dtype=bool)
 
 
 def check_options(options, allowed: dict, method_label: str) -> dict:
@@ -124,4 +149,8 @@ def check_options(options, allowed: dict, method_label: str) -> dict:
         raise ValueError(
             f"options: unknown key(s) {unknown} for method {method_label}; valid keys: {sorted(allowed)}"
         )
+    for key, value in options.items():  # every method option is a count (halvings may be 0)
+        least = 0 if key == "max_halvings" else 1
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"options[{key!r}] must be an integer >= {least}, got {value!r}")
     return {**allowed, **options}

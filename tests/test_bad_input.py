@@ -44,6 +44,20 @@ def wrong_shape(params, data):
         ({"dtype": "float16"}, ValueError, "dtype must be 'float64' or 'float32'"),
         ({"fixed": {"beta": [True, False]}}, ValueError, r"fixed for 'beta' has shape \(2,\)"),
         ({"fixed": {"beta": True}}, ValueError, "every parameter is fixed"),
+        ({"cov_type": "cluster", "cluster": np.where(np.arange(zoo.N) < 5, np.nan, np.arange(zoo.N) % 7)}, ValueError,
+         "cluster has 5 missing labels"),
+        ({"cov_type": "cluster", "cluster": np.array([None] + ["a", "b"] * 99 + ["c"], dtype=object)}, ValueError,
+         "cluster has 1 missing labels"),
+        ({"options": {"max_halvings": -1}}, ValueError, r"options\['max_halvings'\] must be an integer >= 0, got -1"),
+        ({"method": "lbfgs", "options": {"memory_size": 2.5}}, ValueError, r"options\['memory_size'\] must be an integer >= 1"),
+        ({"tol": np.inf}, ValueError, "tol must be a positive number"),
+        ({"log_prior": lambda p: -0.5 * p["beta"] ** 2}, ValueError, r"log_prior returned shape \(3,\); expected a scalar"),
+        ({"method": "fisher", "expected_info": lambda p, d: jnp.eye(2)}, ValueError,
+         r"expected_info returned shape \(2, 2\); expected an array of shape \(3, 3\)"),
+        ({"weights": np.zeros(zoo.N)}, ValueError, "weights are all zero"),
+        ({"data": {"X": LOGIT["X"][:0], "y": LOGIT["y"][:0]}}, ValueError, "data has 0 observations"),
+        ({"data": {**LOGIT, "when": np.arange(zoo.N).astype("datetime64[D]")}}, TypeError,
+         r"data\['when'\] has dtype datetime64\[D\]; data leaves must be numeric"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, exc, match):
@@ -128,3 +142,9 @@ def test_pandas_dataframe_becomes_dict_of_columns():
 
     res = jaxmle.maximize(ll, {"lam": 1.0}, frame, constraints={"lam": "positive"})
     np.testing.assert_allclose(res.params["lam"], DATA["poisson"].mean(), rtol=1e-8)
+    twice = pd.concat([frame, frame], axis=1)  # two columns named "x": which one would d["x"] be?
+    with pytest.raises(ValueError, match=r"repeated column names \['x'\]"):
+        jaxmle.maximize(ll, {"lam": 1.0}, twice, constraints={"lam": "positive"})
+    # without data the sample size is unknown: no BIC (log n) rather than n = 1
+    quad = jaxmle.maximize(lambda p, d: -jnp.sum((p["m"] - 1.0) ** 2), {"m": jnp.zeros(2)})
+    assert quad.nobs is None and np.isnan(quad.bic) and np.isfinite(quad.aic)

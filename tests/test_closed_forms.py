@@ -63,6 +63,14 @@ def test_categorical_on_the_simplex():
     # multinomial covariance (diag(p) - p p^T) / n: singular (rows sum to 0), exactly as theory says
     np.testing.assert_allclose(res.cov, (np.diag(freq) - np.outer(freq, freq)) / x.size, atol=1e-12)
     assert res.df_model == 3
+    # a float32 start on the simplex up to float32 rounding ([.1, .2, .3, .4] sums to 1 + 3e-8) is
+    # accepted, as every float32 start is; one clearly off it is not
+    start32 = jnp.array([0.1, 0.2, 0.3, 0.4], dtype=jnp.float32)
+    assert abs(float(np.sum(np.asarray(start32, np.float64))) - 1.0) > 1e-8
+    again = jaxmle.maximize(zoo.categorical, {"p": start32}, x, constraints={"p": "simplex"})
+    np.testing.assert_allclose(again.params["p"], freq, rtol=1e-8)
+    with pytest.raises(ValueError, match="must be positive and sum to 1"):
+        jaxmle.maximize(zoo.categorical, {"p": jnp.ones(4) / 3.99}, x, constraints={"p": "simplex"})
 
 
 def test_results_are_float64_without_global_x64():
