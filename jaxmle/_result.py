@@ -48,8 +48,6 @@ class _CoefficientsMixin:
 
     def conf_int(self, alpha: float = 0.05) -> np.ndarray:
         """Wald confidence intervals ``estimate -/+ z_{1-alpha/2} stderr``, shape (k, 2), ``names`` order."""
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
         _, _, lo, hi = wald_columns(self._flat, self._flat_stderr, alpha)
         return np.stack([lo, hi], axis=1)
 
@@ -66,10 +64,15 @@ class DeltaResult(_CoefficientsMixin):
     cov: np.ndarray
     names: tuple
     _treedef: Any
+    _fixed_only: tuple = ()  # per output: a function of fixed parameters alone (no standard error)
 
     @property
     def _flat(self) -> np.ndarray:
         return np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(self.params)])
+
+    @property
+    def _no_se_mask(self) -> np.ndarray:
+        return np.asarray(self._fixed_only, dtype=bool) if self._fixed_only else np.zeros(len(self.names), bool)
 
     def _unflatten(self, flat):
         leaves, start = [], 0
@@ -198,6 +201,8 @@ class MLEResult(_CoefficientsMixin):
                 return jnp.concatenate([jnp.ravel(jnp.asarray(x)) for x in jax.tree_util.tree_leaves(out)])
 
             value = fn(layout.unflatten(theta))
+            if not jax.tree_util.tree_leaves(value):
+                raise ValueError("transform: fn returned no arrays; return a pytree of the quantities to estimate")
             jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)
         value_np = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), value)
         cov = nan_aware_congruence(jac, self.cov)
@@ -212,6 +217,8 @@ class MLEResult(_CoefficientsMixin):
             cov=cov,
             names=tuple(_pytree.flat_names(value_np)),
             _treedef=jax.tree_util.tree_structure(value_np),
+            # like res.stderr of a fixed parameter: NaN, not a zero that makes z infinite
+            _fixed_only=tuple(~np.any(jac[:, ~np.asarray(self.fixed, dtype=bool)] != 0, axis=1)),
         )
 
     # ---- display ------------------------------------------------------------------------------

@@ -27,7 +27,10 @@ def two_sided_normal_pvalues(z: np.ndarray) -> np.ndarray:
 
 
 def wald_columns(estimates, stderr, alpha: float):
-    """(z, p, lower, upper) arrays for flat estimates and standard errors."""
+    """(z, p, lower, upper) arrays for flat estimates and standard errors (the interval at level
+    1 - alpha; ValueError unless 0 < alpha < 1)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     with np.errstate(divide="ignore", invalid="ignore"):
         z = estimates / stderr
     p = two_sided_normal_pvalues(z)

@@ -42,3 +42,17 @@ def test_average_marginal_effects_match_statsmodels(fits):
     np.testing.assert_allclose(out.params["ame"], marg.margeff, rtol=1e-6)
     # statsmodels' margeff SEs are the delta method with the inverse-Hessian covariance
     np.testing.assert_allclose(out.stderr["ame"], marg.margeff_se, rtol=1e-5)
+
+
+def test_function_of_fixed_parameters_has_no_standard_error():
+    # A held-fixed parameter has NaN stderr (it is not estimated); so has any function of fixed
+    # parameters alone, rather than a zero that would make z infinite and p = 0.
+    res = jaxmle.maximize(zoo.logistic, {"beta": jnp.array([0.0, 0.0, -0.5])}, DATA, fixed={"beta": [False, False, True]})
+    out = res.transform(lambda p: {"fixed_only": 2 * p["beta"][2], "mixed": p["beta"][1] + p["beta"][2]})
+    assert np.isnan(res.stderr["beta"][2]) and np.isnan(out.stderr["fixed_only"]) and np.isnan(out.zvalues["fixed_only"])
+    np.testing.assert_allclose(out.stderr["mixed"], res.stderr["beta"][1], rtol=1e-12)
+    with pytest.raises(ValueError, match="fn returned no arrays"):
+        res.transform(lambda p: {})
+    for show in (res.summary, res.to_frame, out.summary, res.conf_int):
+        with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 1.5"):
+            show(alpha=1.5)
