@@ -15,6 +15,7 @@ the formula path and the ``Model`` contract.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import jax
 import jax.flatten_util
@@ -186,6 +187,18 @@ def test_simulated_censoring_follows_censor_time(replicates, name):
     assert_allclose(data["y"][cens], CENSOR_TIME[cens], rtol=0)  # censored: y is the censoring time
     assert np.all(data["y"][~cens] <= CENSOR_TIME[~cens])  # events happen before it
     assert 0.05 < cens.mean() < 0.6  # the design censors a real share
+
+
+@pytest.mark.parametrize("factory", [models.exponential, models.weibull])
+def test_simulate_warns_when_it_cannot_reproduce_censoring(factory):
+    # Censored data without censor_time: the draws are uncensored (a parametric bootstrap would
+    # understate the variance). Warned when some observation is censored, not for an all-zero indicator.
+    model, params = factory(), _truth(factory().name)
+    with pytest.warns(jaxmle.JaxmleWarning, match='no "censor_time"'):
+        _simulate(model, params, {"X": X, "y": np.ones(N), "censored": (np.arange(N) % 3 == 0).astype(float)}, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _simulate(model, params, {"X": X, "y": np.ones(N), "censored": np.zeros(N)}, 0)
 
 
 def test_parametric_bootstrap_with_model_simulate(replicates):
@@ -371,10 +384,20 @@ def test_fit_needs_a_model():
     (models.poisson, -np.ones(N), {}, "non-negative"),
     (models.mnlogit, np.full(N, 0.5), {}, "category codes"),
     (models.weibull, np.ones(N), {"censored": np.ones(N)}, "every observation is censored"),
+    (models.poisson, np.full(N, 1.5), {}, r"must be counts \(non-negative integers\).*y\[0\] = 1.5"),
+    (models.negative_binomial, np.full(N, 2.5), {}, "must be counts"),
+    (models.poisson, np.zeros(N), {}, "is 0 for every observation"),
 ])
 def test_start_rejects_invalid_responses(factory, y, extra, match):
     with pytest.raises(ValueError, match=match):
         factory().start({"X": X, "y": y, **extra})
+
+
+def test_fit_names_bad_data_before_computing_a_start():
+    # NaN in the data: the message maximize gives, not a complaint about a start the user never passed
+    y = np.r_[np.nan, np.ones(N - 1)]
+    with pytest.raises(ValueError, match=r"data\['y'\] contains NaN/inf in 1 value"):
+        models.fit(models.poisson(), {"X": X, "y": y})
 
 
 def test_start_needs_x_and_y():

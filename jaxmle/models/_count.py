@@ -15,10 +15,15 @@ from ._model import (Model, assemble_info, design_matrix, log_gamma_ratio, lstsq
 
 
 def _glm_log_start(data):
-    """The GLM start for a log link: regress log((y + mean(y)) / 2) on X (as statsmodels' GLM)."""
+    """The GLM start for a log link: regress log((y + mean(y)) / 2) on X (as statsmodels' GLM).
+    ValueError unless y holds counts (non-negative integers), not all 0."""
     x, y = design_matrix(data), response(data)
-    if np.any(y < 0):
-        raise ValueError('data["y"] must be non-negative for a count model')
+    if np.any(y < 0) or np.any(y != np.round(y)):
+        bad = int(np.argmax((y < 0) | (y != np.round(y))))
+        raise ValueError(f'data["y"] must be counts (non-negative integers) for a count model; y[{bad}] = {float(y[bad]):g}')
+    if not np.any(y > 0):
+        raise ValueError('data["y"] is 0 for every observation: the MLE of a log-link mean is at -infinity '
+                         "(no finite maximum)")
     return x, y, lstsq(x, np.log((y + y.mean()) / 2.0))
 
 

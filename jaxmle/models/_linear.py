@@ -74,7 +74,7 @@ def gaussian() -> Model:
 # ------------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _LaplaceLoglik:
-    """Laplace log density with |r| replaced by ``b (sqrt((r/b)^2 + h^2) - h)`` (h = smoothing).
+    """Laplace log density with |r| replaced by ``b sqrt((r/b)^2 + h^2)`` (h = smoothing).
 
     A frozen dataclass (hashable by value), so every ``laplace(smoothing=h)`` with the same h
     shares compiled solvers."""
@@ -88,7 +88,7 @@ class _LaplaceLoglik:
             return stats.laplace.logpdf(data["y"], mu, b)
         u = (data["y"] - mu) / b
         h = self.smoothing
-        return -jnp.log(2.0 * b) - (jnp.sqrt(u**2 + h**2) - h)
+        return -jnp.log(2.0 * b) - jnp.sqrt(u**2 + h**2)
 
 
 def _laplace_start(data):
@@ -125,10 +125,12 @@ def laplace(smoothing: float = 1e-6) -> Model:
 
     The LAD objective is not differentiable where a residual is 0, and at the optimum p residuals
     are exactly 0, so Newton's method cannot be applied to it directly. With ``smoothing=h > 0``
-    (default 1e-6) the model uses ``|r| ~ b (sqrt((r/b)^2 + h^2) - h)``, which differs from |r| by
-    less than ``h b`` per observation: Newton then converges, and the estimates agree with the exact
-    LAD solution to about ``h`` relative to b (measured ~1e-7), the log-likelihood to within
-    ``n h``. ``smoothing=0`` gives the exact density (for evaluation; Newton will not converge on it).
+    (default 1e-6) the model uses ``|r| ~ b sqrt((r/b)^2 + h^2)``, which exceeds |r| by at most
+    ``h b`` (at r = 0) and by ``h^2 b^2 / (2 |r|)`` elsewhere: Newton then converges, the estimates
+    agree with the exact LAD solution to about ``h`` relative to b (measured ~1e-7), and the
+    log-likelihood is below the exact one by about ``p h`` (the p zero residuals) plus
+    ``sum h^2 b / (2 |r_i|)``, with no bias growing with n. ``smoothing=0`` gives the exact density
+    (for evaluation; Newton will not converge on it).
 
     Covariance: the observed information of a (nearly) piecewise-linear loss says nothing about the
     sampling variance, so :func:`jaxmle.models.fit` reports ``cov_type="expected"``: the inverse

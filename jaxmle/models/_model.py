@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validation
 from .._maximize import maximize
 from .._result import MLEResult
 
@@ -118,6 +119,7 @@ def fit(
             f"variance of the non-smooth {model.name} model; use cov_type='expected' (the default) or 'opg'"
         )
     if params0 is None:
+        _validation.check_data(_validation.normalize_data(data))  # NaN/inf named as data, not as a bad start
         params0 = model.start(data)
     return maximize(
         model.loglik, params0, data, method=method, cov_type=cov_type, constraints=model.constraints,

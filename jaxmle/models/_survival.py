@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import stats
 
+from .. import _warnings
+from .._warnings import JaxmleWarning
 from ._model import design_matrix, lstsq, Model, response
 
 _EULER_GAMMA = 0.5772156649015329
@@ -58,8 +60,20 @@ def _censor(data, t):
     else:
         out["y"] = t.astype(y_dtype)
         if "censored" in data:
+            _warn_censoring_dropped(data["censored"])
             out["censored"] = jnp.zeros_like(jnp.asarray(data["censored"]))
     return out
+
+
+def _warn_censoring_dropped(censored) -> None:
+    """Warn that simulated times are not censored although the data may be: always when the
+    indicator is traced (inside a parametric bootstrap, whose replicates would then understate the
+    sampling variance of censored data), else when some observation is censored."""
+    if isinstance(censored, jax.core.Tracer) or np.any(np.asarray(censored) != 0):
+        _warnings.warn(
+            'simulate: data has a "censored" indicator but no "censor_time", so the simulated times are not '
+            'censored; give data["censor_time"] (each unit\'s potential censoring time) to reproduce the censoring, '
+            'or drop "censored" for uncensored data', JaxmleWarning)
 
 
 # ------------------------------------------------------------------------------------------------
