@@ -108,15 +108,16 @@ def multistart(
             raise ValueError("a start sampler needs n_starts= and key=")
         k = jax.random.key(int(key)) if isinstance(key, (int, np.integer)) else key
         starts = starts(k, int(n_starts))
+    elif n_starts is not None or key is not None:
+        raise ValueError("n_starts= and key= are for a start sampler; a batch of starts gives its own number")
     leaves = jax.tree_util.tree_leaves(starts)
     if not leaves:
         raise ValueError("starts is empty")
     batch = {int(np.shape(x)[0]) if np.ndim(x) else -1 for x in leaves}
     if len(batch) != 1 or -1 in batch:
         raise ValueError(f"every leaf of starts needs the same leading (batch) axis; got leading sizes {sorted(batch)}")
-    first = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64)[0], starts)
-    solve = make_solver(
-        loglik, first, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed,
+    solve = _solver_from_a_valid_start(
+        starts, batch.pop(), loglik, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed,
         tol=tol, max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
     )
     data_n = _validation.normalize_data(data)
@@ -163,3 +164,17 @@ def multistart(
         solutions=sols,
         names=layout.names,
     )
+
+
+def _solver_from_a_valid_start(starts, n: int, loglik, **kwargs):
+    """``make_solver`` configured from the first start inside the support (any start gives the same
+    layout; one outside it is a failed start for the batch solve, not an error, unless all are)."""
+    for i in range(n):
+        start = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64)[i], starts)
+        try:
+            return make_solver(loglik, start, **kwargs)
+        except ValueError as err:
+            if "is outside its support" not in str(err):
+                raise
+            reason = err
+    raise ValueError(f"every start is outside the support (the first: {reason})")

@@ -419,7 +419,13 @@ def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float) -> np.ndar
     with _dtypes.precision_scope(np.float64):
         theta = np.asarray(sup.forward(jnp.asarray(u, jnp.float64), (n_grid,)), dtype=np.float64)
     inside = np.array([sup.check(np.array([t])) is None for t in theta])  # drop values rounded onto a bound
-    return np.unique(theta[inside])
+    grid = np.unique(theta[inside])
+    if grid.size < 3:  # a standard error so large on the u scale that theta rounds onto its bounds
+        raise ValueError(
+            f"the default grid for {layout.names[j]!r} collapses to {grid.size} value(s) inside its support "
+            f"{sup} (its standard error spans the whole support: an estimate on or near its boundary), so pass "
+            "grid= explicitly")
+    return grid
 
 
 def _check_grid(grid, sup, name: str) -> np.ndarray:

@@ -63,3 +63,16 @@ def test_multistart_bad_input(data):
     with pytest.raises(ValueError, match="same leading"):
         jaxmle.multistart(mixture, {"w": jnp.ones(3) * 0.5, "mu": jnp.zeros((2, 2)), "sigma": jnp.ones((3, 2))},
                           data, constraints=CONS)
+    with pytest.raises(ValueError, match="n_starts= and key= are for a start sampler"):
+        jaxmle.multistart(mixture, {"w": jnp.full(2, 0.5), "mu": jnp.zeros((2, 2)), "sigma": jnp.ones((2, 2))}, data,
+                          n_starts=5, constraints=CONS)
+    with pytest.raises(ValueError, match="every start is outside the support"):
+        jaxmle.multistart(mixture, {"w": jnp.full(2, 1.5), "mu": jnp.zeros((2, 2)), "sigma": jnp.ones((2, 2))}, data,
+                          constraints=CONS)
+
+
+def test_a_first_start_outside_the_support_is_a_failed_start(data):
+    # as documented: starts outside the support are failed starts, whichever position they have
+    starts = {"w": jnp.array([1.5, 0.6]), "mu": jnp.array([[-2.5, 2.5], [-2.5, 2.5]]), "sigma": jnp.ones((2, 2))}
+    ms = jaxmle.multistart(mixture, starts, data, constraints=CONS)
+    assert list(ms.converged) == [False, True] and ms.best.converged

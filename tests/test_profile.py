@@ -208,3 +208,22 @@ def test_map_fit_profiles_the_log_posterior():
 
     ref = [optimize.brentq(d, lam_hat / 10, lam_hat, xtol=1e-15), optimize.brentq(d, lam_hat, lam_hat * 10, xtol=1e-15)]
     np.testing.assert_allclose(prof.conf_int(), ref, rtol=1e-7)
+
+
+def test_boundary_estimate_needs_an_explicit_grid():
+    # 0 successes in 20 trials: p-hat = 0, on the boundary. Its standard error spans the support, so
+    # the default grid would collapse onto the bound: an error asks for grid=. With a grid the
+    # profile interval is the closed form {p : -2 * 20 log(1 - p) <= chi2_1(0.95)}.
+    def binomial(params, data):  # (the binomial coefficient, constant in p, left out)
+        return data["k"] * jnp.log(params["p"]) + (data["n"] - data["k"]) * jnp.log1p(-params["p"])
+
+    data = {"k": np.array([0.0]), "n": np.array([20.0])}
+    with pytest.warns(jaxmle.JaxmleWarning):
+        res = jaxmle.maximize(binomial, {"p": 0.5}, data, constraints={"p": "unit_interval"})
+    with pytest.raises(ValueError, match="pass grid= explicitly"):
+        jaxmle.profile(res, binomial, data, "p")
+    prof = jaxmle.profile(res, binomial, data, "p", grid=np.linspace(1e-6, 0.3, 301))
+    with pytest.warns(jaxmle.ProfileWarning, match="lower endpoint is NaN"):  # the interval reaches the bound
+        lower, upper = prof.conf_int()
+    assert np.isnan(lower)
+    np.testing.assert_allclose(upper, 1 - math.exp(-chi2_1_quantile(0.05) / 40), rtol=1e-6)
