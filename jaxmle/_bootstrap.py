@@ -205,6 +205,8 @@ def bootstrap(
     cfg = dataclasses.replace(cfg, loglik=loglik)
     data = _validation.normalize_data(data)
     n = _validation.check_data(data)
+    if data is None:  # a loglik holding its own data: n is the length of its contributions
+        n = res.nobs
     if n != res.nobs:
         raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
     w_np = _validation.check_weights_of_fit(weights, n, res, "bootstrap")
@@ -225,6 +227,8 @@ def bootstrap(
         params_hat = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype), res.params)
         u_hat = np.asarray(res._u, dtype)
         metric = _start_metric(res._hess_z, dtype)
+        if kind == "parametric":
+            _check_simulate(simulate, params_hat, key, data_c)
         args = (key, data_c, base_w, codes_j, params_hat, u_hat, metric, np.asarray(float(tol), dtype),
                 np.asarray(max_iter, np.int32))
 
@@ -262,6 +266,22 @@ def bootstrap(
         _layout=res._layout,
         _jackknife=jackknife,
     )
+
+
+def _check_simulate(simulate, params, key, data) -> None:
+    """Raise unless ``simulate(params, key, data)`` (traced abstractly) returns data of the same
+    structure and shapes as ``data`` (each replicate is refitted with the model compiled for them)."""
+    try:
+        out = jax.eval_shape(simulate, params, key, data)
+    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+        raise ValueError(f"simulate(params, key, data) failed: {type(err).__name__}: {err}") from err
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(data):
+        raise ValueError(f"simulate returned data with the structure {jax.tree_util.tree_structure(out)}; "
+                         f"expected that of data, {jax.tree_util.tree_structure(data)}")
+    for (path, got), leaf in zip(jax.tree_util.tree_flatten_with_path(out)[0], jax.tree_util.tree_leaves(data)):
+        if tuple(got.shape) != tuple(np.shape(leaf)):
+            raise ValueError(f"simulate returned data{jax.tree_util.keystr(path)} of shape {tuple(got.shape)}; "
+                             f"expected {tuple(np.shape(leaf))}, the shape of the data")
 
 
 def _as_key(key):

@@ -501,6 +501,8 @@ def profile(
         raise ValueError(f"width must be a positive number of standard errors, got {width!r}")
     data = _validation.normalize_data(data)
     n = _validation.check_data(data)
+    if data is None:  # a loglik holding its own data: n is the length of its contributions
+        n = res.nobs
     if n != res.nobs:
         raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
     w_np = _validation.check_weights_of_fit(weights, n, res, "profile")

@@ -26,7 +26,7 @@ import optax
 
 from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
-from ._maximize import _check_boundary, _diagnose, _mask
+from ._maximize import _check_boundary, _check_loglik_output, _diagnose, _mask
 from ._newton import Eigen, SecondOrderSolver, newton_step, scaled_eigh
 from ._numerics import relative_gradient, relative_size
 from ._objective import ModelSpec, Objective
@@ -169,7 +169,9 @@ def maximize_stream(
         for chunk in chunks():
             chunk = _validation.normalize_data(chunk)
             if validate:
-                _validation.check_data(chunk)
+                m = _validation.check_data(chunk)
+                if count == 0:
+                    _check_contributions(loglik, params0, chunk, m, np_dtype)
             count += 1
             yield _dtypes.cast_data(chunk, np_dtype)
         if count == 0:
@@ -302,6 +304,16 @@ def _check_method(method, n_epochs, polish) -> bool:
     if not isinstance(polish, (bool, np.bool_)):
         raise TypeError(f"polish must be True or False, got {polish!r}")
     return True
+
+
+def _check_contributions(loglik, params0, chunk, m, np_dtype) -> None:
+    """Raise unless ``loglik`` returns the (m,) contributions of a chunk of m observations."""
+    with _dtypes.precision_scope(np_dtype):
+        scalar, _ = _check_loglik_output(loglik, _dtypes.cast_params(params0, np_dtype),
+                                         _dtypes.cast_data(chunk, np_dtype), m)
+    if scalar:
+        raise ValueError("maximize_stream sums loglik over chunks and needs per-observation contributions, but "
+                         "loglik returned a scalar: return the (n,) vector of contributions")
 
 
 def _newton_step_se(eig: Eigen, grad) -> float:

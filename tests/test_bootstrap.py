@@ -179,6 +179,9 @@ def test_parametric_bootstrap_of_a_poisson_mean():
     np.testing.assert_allclose(boot.stderr["lam"], sd, rtol=3 / np.sqrt(2000))
     assert abs(boot.samples["lam"].mean() - res.params["lam"]) < 3 * sd / np.sqrt(1000)
     assert boot.kind == "parametric"
+    with pytest.raises(ValueError, match=r"simulate returned data of shape \(50,\); expected \(200,\)"):
+        jaxmle.bootstrap(zoo.poisson, res, x, n_boot=10, key=1, kind="parametric",
+                         simulate=lambda p, key, d: simulate_poisson(p, key, d)[:50])
 
 
 def test_cluster_bootstrap_resamples_whole_clusters(logit_fit, logit_data):

@@ -227,3 +227,18 @@ def test_boundary_estimate_needs_an_explicit_grid():
         lower, upper = prof.conf_int()
     assert np.isnan(lower)
     np.testing.assert_allclose(upper, 1 - math.exp(-chi2_1_quantile(0.05) / 40), rtol=1e-6)
+
+
+def test_a_loglik_holding_its_own_data():
+    # data=None with per-observation contributions (the data closed over), as maximize allows: the
+    # normal-mean profile interval, mean -/+ sqrt(chi2_1 / n) with sigma = 1
+    y = jnp.array([1.0, 2.0, 4.0])
+
+    def loglik(params, data):
+        return -0.5 * (y - params["mu"]) ** 2
+
+    res = jaxmle.maximize(loglik, {"mu": 0.0})
+    half = math.sqrt(chi2_1_quantile(0.05) / 3)
+    np.testing.assert_allclose(jaxmle.profile(res, loglik, None, "mu").conf_int(), [7 / 3 - half, 7 / 3 + half],
+                               rtol=1e-6)
+    assert jaxmle.bootstrap(loglik, res, None, n_boot=20, key=0).n_failed == 0

@@ -57,6 +57,8 @@ def test_stream_errors():
         jaxmle.maximize_stream(zoo.logistic, {"beta": jnp.zeros(3)}, [LOGIT])
     with pytest.raises(ValueError, match="yielded no data"):
         jaxmle.maximize_stream(zoo.logistic, {"beta": jnp.zeros(3)}, lambda: iter(()))
+    with pytest.raises(ValueError, match="needs per-observation contributions, but loglik returned a scalar"):
+        jaxmle.maximize_stream(lambda p, d: jnp.sum(zoo.logistic(p, d)), {"beta": jnp.zeros(3)}, lambda: iter([LOGIT]))
 
 
 # ---- first-order path: optax steps on streamed minibatches -------------------------------------
