@@ -124,7 +124,9 @@ class SecondOrderSolver:
         # over the data in this evaluation; a full step rejected by rounding is searched on values,
         # where the magnitude is used)
         accepted = state.forced | self.sufficient_decrease(state.f, ft, jnp.abs(ft), state.step_size, state.slope)
-        advanced, speculate = self.advance(obj, state, ft, gt, mt, tol, max_iter, verbose)
+        if verbose:  # the accepted points only: a rejected trial is not an iteration
+            jax.lax.cond(accepted, lambda: log_iteration(True, state.n_iter, ft, gt, state.trial), lambda: None)
+        advanced, speculate = self.advance(obj, state, ft, gt, mt, tol, max_iter)
         # a cond rather than selects: its operands are computed once (selects would each get a copy
         # of the status logic fused in: compile time)
         new = jax.lax.cond(accepted, lambda _: advanced, lambda _: state, None)
@@ -143,7 +145,7 @@ class SecondOrderSolver:
         return new._replace(trial=trial, forced=search, stalled=search & ~ok, step_size=jnp.where(ok, t, new.step_size),
                             n_halvings=new.n_halvings + rejected + halvings)
 
-    def advance(self, obj, state: NewtonState, f, g, m, tol, max_iter, verbose):
+    def advance(self, obj, state: NewtonState, f, g, m, tol, max_iter):
         """Accept the trial (where ``f, g, m`` were evaluated), decide the status there and set up
         the next Newton step. Returns ``(state, speculate)``: ``speculate`` says whether the next
         full step is to be evaluated with the curvature at once (so that, accepted, it costs one
@@ -155,7 +157,6 @@ class SecondOrderSolver:
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
         last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
         eig = scaled_eigh(m)
-        log_iteration(verbose, state.n_iter, f, g, z)
         converged = self.converged(z, f, g, eig, tol)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton

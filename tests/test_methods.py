@@ -266,6 +266,10 @@ def test_verbose_prints_an_iteration_log(capfd):
     out = capfd.readouterr().out
     assert "Iteration 0: log posterior" in out
     assert "Iteration 1:" in out
+    # one line per iteration: a rejected trial point (log cosh from 4.5: the first full step) is not logged
+    jaxmle.maximize(_log_cosh_loglik, {"theta": 4.5}, np.array([3.0]), verbose=True)
+    numbers = [line.split(":")[0] for line in capfd.readouterr().out.splitlines() if line.startswith("Iteration")]
+    assert len(numbers) == len(set(numbers)) == 7
 
 
 def test_convergence_when_the_loglik_cancels_to_zero():
