@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile, _dtypes, _validation
-from ._maximize import maximize
+from ._maximize import BOUNDARY_U, maximize
 from ._result import MLEResult
 from ._solve import make_solver
 from ._table import Summary
@@ -26,6 +26,10 @@ class MultistartResult:
       optima: (m, k) flat estimates of the distinct converged optima, best first (``names`` order).
       optima_loglik: (m,) their log-likelihoods (+ log prior for MAP fits).
       optima_count: (m,) how many starts reached each.
+      optima_boundary: (m,) bool: a bounded parameter of the optimum is at its boundary (its
+        unconstrained value beyond +-25, e.g. a mixture weight of 1e-11: an empty component).
+        Such optima with the same log-likelihood are one row: they differ only in parameters the
+        boundary leaves unidentified (the empty component's mean and scale).
       converged: bool (n_starts,) per start; ``n_failed`` counts the False ones.
       solutions: the raw batched :class:`Solution` of every start.
     """
@@ -34,6 +38,7 @@ class MultistartResult:
     optima: np.ndarray
     optima_loglik: np.ndarray
     optima_count: np.ndarray
+    optima_boundary: np.ndarray
     converged: np.ndarray
     solutions: Any
     names: tuple
@@ -47,6 +52,7 @@ class MultistartResult:
         import pandas as pd
 
         frame = pd.DataFrame(self.optima, columns=list(self.names))
+        frame.insert(0, "boundary", self.optima_boundary)
         frame.insert(0, "n_starts", self.optima_count)
         frame.insert(0, "loglik", self.optima_loglik)
         return frame
@@ -55,7 +61,8 @@ class MultistartResult:
         lines = [f"Multistart: {self.converged.size} starts, {self.n_failed} failed, {len(self.optima_loglik)} distinct optima"]
         for j, (ll, c) in enumerate(zip(self.optima_loglik, self.optima_count)):
             est = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.names[:6], self.optima[j][:6]))
-            lines.append(f"  [{j}] loglik={ll:.6g}  starts={c}  {est}{', ...' if len(self.names) > 6 else ''}")
+            edge = "  (on a boundary)" if self.optima_boundary[j] else ""
+            lines.append(f"  [{j}] loglik={ll:.6g}  starts={c}  {est}{', ...' if len(self.names) > 6 else ''}{edge}")
         lines.append("")
         lines.append(str(self.best.summary()))
         return Summary("\n".join(lines))
@@ -140,10 +147,14 @@ def multistart(
         raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
     objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
     order = [i for i in np.argsort(-objective) if converged[i]]
+    on_boundary = _on_boundary(layout, sols.params)
     reps, counts = [], []
     for i in order:
         for j, r in enumerate(reps):
-            if np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r]))):
+            same_point = np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r])))
+            same_degenerate = (on_boundary[i] and on_boundary[r]
+                               and abs(objective[i] - objective[r]) <= distinct_rtol * max(1.0, abs(objective[r])))
+            if same_point or same_degenerate:
                 counts[j] += 1
                 break
         else:
@@ -160,10 +171,20 @@ def multistart(
         optima=flat[reps],
         optima_loglik=objective[reps],
         optima_count=np.asarray(counts),
+        optima_boundary=on_boundary[reps],
         converged=converged,
         solutions=sols,
         names=layout.names,
     )
+
+
+def _on_boundary(layout, params) -> np.ndarray:
+    """(n_starts,) bool: some bounded parameter's unconstrained value is beyond +-``BOUNDARY_U``."""
+    with _dtypes.precision_scope(np.float64):
+        u = np.asarray(jax.vmap(layout.unconstrain)(jax.tree_util.tree_map(jnp.asarray, params)), dtype=np.float64)
+    kinds = np.array([sup.kind != "real" for sup, m in zip(layout.supports, layout.sizes) for _ in range(sup.u_size(m))])
+    with np.errstate(invalid="ignore"):
+        return np.any((np.abs(u) > BOUNDARY_U) & kinds, axis=1)
 
 
 def _solver_from_a_valid_start(starts, n: int, loglik, **kwargs):

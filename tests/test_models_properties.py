@@ -387,6 +387,7 @@ def test_fit_needs_a_model():
     (models.poisson, np.full(N, 1.5), {}, r"must be counts \(non-negative integers\).*y\[0\] = 1.5"),
     (models.negative_binomial, np.full(N, 2.5), {}, "must be counts"),
     (models.poisson, np.zeros(N), {}, "is 0 for every observation"),
+    (models.mnlogit, 2.0 * (np.arange(N) % 2), {}, r"no observation of category \[1\] of 0..2"),
 ])
 def test_start_rejects_invalid_responses(factory, y, extra, match):
     with pytest.raises(ValueError, match=match):

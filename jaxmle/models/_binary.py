@@ -135,6 +135,10 @@ def _mnlogit_start(data):
     k = int(y.max()) + 1
     if k < 2:
         raise ValueError("the multinomial logit needs at least 2 categories in data['y']")
+    empty = np.setdiff1d(np.arange(k), y.astype(int))
+    if empty.size:  # (K is max(y) + 1: an unused code has no finite MLE for its coefficients)
+        raise ValueError(f"data['y'] has no observation of category {empty.tolist()} of 0..{k - 1}: recode the "
+                         "categories as 0, ..., K-1 with every one present")
     m = (np.eye(k)[y.astype(int)] + 1.0 / k) / 2.0
     return {"beta": lstsq(x, np.log(m[:, 1:]) - np.log(m[:, :1]))}
 
