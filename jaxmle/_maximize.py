@@ -232,13 +232,16 @@ def _mask(cov, rows):
 def _check_loglik_output(loglik, params, data, n):
     """Return (scalar?, n) from the abstract output of ``loglik``; raise for a wrong shape."""
     try:
-        shape = jax.eval_shape(loglik, params, data).shape
+        out = jax.eval_shape(loglik, params, data)
     except Exception as err:  # noqa: BLE001 - re-raised with context, same type where possible
         try:
             wrapped = type(err)(f"loglik(params0, data) failed: {err}")
         except Exception:  # noqa: BLE001 - exception types with other constructors
             wrapped = RuntimeError(f"loglik(params0, data) failed: {type(err).__name__}: {err}")
         raise wrapped from err
+    shape = out.shape
+    if not np.issubdtype(out.dtype, np.floating):
+        raise TypeError(f"loglik returned dtype {out.dtype}; expected real floating-point log-likelihood values")
     if shape == ():
         return True, n
     if len(shape) == 1 and (n is None or shape[0] == n):
@@ -287,7 +290,8 @@ def _check_start(start, scalar, log_prior):
             raise ValueError("loglik is not finite at params0; choose another start")
         raise ValueError(
             f"loglik is not finite at params0 for {n_bad} observation(s) (first indices {first[first >= 0].tolist()}); "
-            "choose a start where every contribution is finite"
+            "choose a start where every contribution is finite, or check those observations (a value outside the "
+            "model's support, e.g. a negative count, is impossible at every start)"
         )
     if log_prior is not None and not np.isfinite(prior):
         raise ValueError("log_prior is not finite at params0")

@@ -90,6 +90,11 @@ def test_start_outside_support():
         jaxmle.maximize(zoo.bernoulli, {"p": 1.0}, DATA["bernoulli"], constraints={"p": "unit_interval"})
 
 
+def test_loglik_of_integer_dtype():
+    with pytest.raises(TypeError, match="loglik returned dtype int32; expected real floating-point"):
+        jaxmle.maximize(lambda p, d: jnp.zeros(zoo.N, jnp.int32) + (p["beta"][0] > 0), START, LOGIT)
+
+
 def test_loglik_wrong_shape():
     with pytest.raises(ValueError, match=r"loglik returned shape \(199,\); expected .* \(200,\) or a scalar"):
         jaxmle.maximize(wrong_shape, START, LOGIT)
