@@ -27,7 +27,7 @@ import numpy as np
 from . import _compile, _dtypes, _status, _validation, _warnings
 from ._bootstrap_result import BootstrapResult
 from ._driver import iterate
-from ._newton import EIG_FLOOR, SecondOrderSolver
+from ._newton import EIG_FLOOR, SecondOrderSolver, scaled_eigh
 from ._objective import Objective
 from ._preconditioned import PreconditionedBFGS
 from ._warnings import ConvergenceWarning
@@ -295,12 +295,15 @@ def _as_key(key):
 
 
 def _start_metric(hess_z, dtype):
-    """``(B0, H0)``: the objective's Hessian at the estimate H0 (eigenvalues floored positive) and
-    its inverse B0, each (k, k)."""
-    lam, vec = np.linalg.eigh(-np.asarray(hess_z, dtype=np.float64))
+    """``(B0, H0)``: the objective's Hessian at the estimate H0 (the eigenvalues of its Jacobi
+    scaling floored positive, as Newton does: see :func:`jaxmle._newton.scaled_eigh`) and its
+    inverse B0, each (k, k)."""
+    lam, vec, s = scaled_eigh(-np.asarray(hess_z, dtype=np.float64), np)
     floor = max(np.max(np.abs(lam)) * EIG_FLOOR, np.finfo(np.float64).tiny)
     lam = np.maximum(np.abs(lam), floor)
-    return tuple(np.asarray((vec * p) @ vec.T, dtype) for p in (1 / lam, lam))
+    inverse = s[:, None] * ((vec / lam) @ vec.T) * s[None, :]
+    hessian = ((vec * lam) @ vec.T) / s[:, None] / s[None, :]
+    return np.asarray(inverse, dtype), np.asarray(hessian, dtype)
 
 
 def _bucket(m: int, chunk_size: int | None) -> int:

@@ -102,6 +102,18 @@ def test_bootstrap_of_a_frequency_weighted_fit(logit_data):
     assert peek is not None
 
 
+def test_bootstrap_does_not_depend_on_the_parameters_units(logit_fit, logit_data):
+    # A covariate in units 1e7 times larger: every replicate is the rescaled one (the replicates'
+    # starting metric is built from the Jacobi-scaled Hessian, as Newton's steps are)
+    units = np.array([1.0, 1e7, 1.0])
+    scaled = {"X": logit_data["X"] * units, "y": logit_data["y"]}
+    fit = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, scaled)
+    boot = jaxmle.bootstrap(logistic, fit, scaled, n_boot=50, key=jax.random.key(3))
+    ref = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(3))
+    assert boot.n_failed == 0
+    np.testing.assert_allclose(boot.samples["beta"] * units, ref.samples["beta"], rtol=0, atol=1e-8)
+
+
 def test_float32_replicates_stop_at_the_rounding_level_without_polish(logit_data):
     # float32 cannot reach the default 1e-8 relative gradient: replicates stop where the next
     # quasi-Newton step is below float32's rounding level of beta (as maximize's Newton does), with
