@@ -68,7 +68,9 @@ def maximize(
         Laplace covariance (inverse negative Hessian of the log posterior).
       weights: frequency weights (n,) multiplying each contribution.
       cluster: labels (n,) for ``cov_type="cluster"``.
-      fixed: a pytree prefix of booleans (per leaf or per element) holding parameters at their start.
+      fixed: a pytree prefix of booleans (per leaf or per element) holding parameters at their start
+        (the value as given: a float32 ``jnp.array([0.1])`` holds 0.10000000149; give fixed values
+        as Python floats or float64 NumPy arrays to hold exactly 0.1).
       tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)`` (newton,
         fisher and bhhh also stop when the next step is below the rounding level of the parameters;
         bfgs, lbfgs and optax when the relative gradient is below the dtype's epsilon, which only
