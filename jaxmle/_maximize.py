@@ -235,12 +235,8 @@ def _check_loglik_output(loglik, params, data, n):
     """Return (scalar?, n) from the abstract output of ``loglik``; raise for a wrong shape."""
     try:
         out = jax.eval_shape(loglik, params, data)
-    except Exception as err:  # noqa: BLE001 - re-raised with context, same type where possible
-        try:
-            wrapped = type(err)(f"loglik(params0, data) failed: {err}")
-        except Exception:  # noqa: BLE001 - exception types with other constructors
-            wrapped = RuntimeError(f"loglik(params0, data) failed: {type(err).__name__}: {err}")
-        raise wrapped from err
+    except Exception as err:  # noqa: BLE001 - re-raised naming the callable
+        raise _validation.named_error(err, "loglik(params0, data)") from err
     shape = out.shape
     if not np.issubdtype(out.dtype, np.floating):
         raise TypeError(f"loglik returned dtype {out.dtype}; expected real floating-point log-likelihood values")

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _dtypes, _pytree
+from . import _dtypes, _pytree, _validation
 from ._numerics import nan_aware_congruence
 from ._table import Summary, coef_frame, coef_table_lines, wald_columns
 
@@ -200,7 +200,10 @@ class MLEResult(_CoefficientsMixin):
                 out = fn(layout.unflatten(th))
                 return jnp.concatenate([jnp.ravel(jnp.asarray(x)) for x in jax.tree_util.tree_leaves(out)])
 
-            value = fn(layout.unflatten(theta))
+            try:
+                value = fn(layout.unflatten(theta))
+            except Exception as err:  # noqa: BLE001 - re-raised naming the callable
+                raise _validation.named_error(err, "transform: fn(params)") from err
             if not jax.tree_util.tree_leaves(value):
                 raise ValueError("transform: fn returned no arrays; return a pytree of the quantities to estimate")
             jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)

@@ -66,7 +66,9 @@ def check_data(data) -> int | None:
 
 def _check_leading(label, shape, n, n_from):
     if len(shape) == 0:
-        raise ValueError(f"{label} is a scalar; every data leaf needs a leading observation axis")
+        hint = (" (a Python list or tuple of numbers is a pytree of scalars to JAX: convert it with np.asarray)"
+                if label.endswith("]") and label[label.rindex("[") + 1:-1].isdigit() else "")
+        raise ValueError(f"{label} is a scalar; every data leaf needs a leading observation axis{hint}")
     if n is not None and shape[0] != n:
         raise ValueError(f"{label} has leading axis {shape[0]}, expected n={n} (from {n_from})")
     return shape[0]
@@ -154,3 +156,12 @@ def check_options(options, allowed: dict, method_label: str) -> dict:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
             raise ValueError(f"options[{key!r}] must be an integer >= {least}, got {value!r}")
     return {**allowed, **options}
+
+
+def named_error(err: Exception, what: str) -> Exception:
+    """``err`` re-made with its message prefixed by ``"{what} failed: "`` (the same exception type
+    where its constructor takes a message, else RuntimeError), to raise ``from err``."""
+    try:
+        return type(err)(f"{what} failed: {err}")
+    except Exception:  # noqa: BLE001 - exception types with other constructors
+        return RuntimeError(f"{what} failed: {type(err).__name__}: {err}")

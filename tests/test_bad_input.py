@@ -56,6 +56,8 @@ def wrong_shape(params, data):
          r"expected_info returned shape \(2, 2\); expected an array of shape \(3, 3\)"),
         ({"weights": np.zeros(zoo.N)}, ValueError, "weights are all zero"),
         ({"data": {"X": LOGIT["X"][:0], "y": LOGIT["y"][:0]}}, ValueError, "data has 0 observations"),
+        ({"data": {"X": LOGIT["X"], "y": LOGIT["y"].tolist()}}, ValueError,
+         r"data\['y'\]\[0\] is a scalar.*a Python list or tuple of numbers .* np.asarray"),
         ({"data": {**LOGIT, "when": np.arange(zoo.N).astype("datetime64[D]")}}, TypeError,
          r"data\['when'\] has dtype datetime64\[D\]; data leaves must be numeric"),
     ],

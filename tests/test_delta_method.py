@@ -53,6 +53,8 @@ def test_function_of_fixed_parameters_has_no_standard_error():
     np.testing.assert_allclose(out.stderr["mixed"], res.stderr["beta"][1], rtol=1e-12)
     with pytest.raises(ValueError, match="fn returned no arrays"):
         res.transform(lambda p: {})
+    with pytest.raises(TypeError, match=r"transform: fn\(params\) failed: .*unsupported operand"):
+        res.transform(lambda p: {"bad": p["beta"] + "text"})
     for show in (res.summary, res.to_frame, out.summary, res.conf_int):
         with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 1.5"):
             show(alpha=1.5)
