@@ -129,7 +129,8 @@ def maximize(
         if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
             _check_start(engine.start_check(params_cast, data_cast, w), scalar, log_prior)
         status = int(out.status)
-        if status == _status.CONVERGED and not isinstance(engine.solver, SecondOrderSolver):
+        newton = isinstance(engine.solver, SecondOrderSolver) and engine.solver.curvature == "hessian"
+        if status == _status.CONVERGED and not newton:  # (Newton tests this in its loop)
             if _runs_off_to_infinity(engine, layout, out, parts, data_cast, w):
                 status = _status.UNBOUNDED
     to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
@@ -188,7 +189,8 @@ def maximize(
 
 def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> bool:
     """Newton's test for a maximum at infinity (``SecondOrderSolver.unbounded``), applied after a
-    first-order method reported convergence: from the estimate, the modified Newton step in the
+    method other than Newton (first-order, or Fisher scoring / BHHH, whose curvature is not the
+    Hessian) reported convergence: from the estimate, the modified Newton step in the
     real-support parameters is above ``FLAT_STEP`` (relative) and the next one, from where it
     leads, is no smaller (above ``FLAT_RATIO`` of it). A
     gradient that is small only because the log-likelihood flattens out towards infinity (perfect

@@ -186,25 +186,27 @@ def test_perfect_separation_is_reported_not_converged():
     assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, DATA["logistic"]).converged
 
 
-def test_quasi_separation_is_not_reported_converged_by_first_order_methods():
+def test_quasi_separation_is_not_reported_converged_by_any_method():
     # A dummy d with y = 1 wherever d = 1 (quasi-complete separation): its coefficient runs off to
-    # infinity. BFGS and L-BFGS meet their gradient test there; maximize then applies Newton's test
+    # infinity. Fisher scoring, BHHH, BFGS and L-BFGS meet their gradient test there (their curvature
+    # is not the Hessian, or there is none); maximize then applies Newton's test
     # (the next Newton steps do not shrink) and reports no finite maximum, or, where the Hessian has
     # gone numerically singular first, a HessianWarning with NaN standard errors: never a clean fit.
     X = np.column_stack([LOGIT["X"], np.zeros(zoo.N)])
     X[:20, 3] = 1.0
     data = {"X": X, "y": np.where(X[:, 3] > 0, 1.0, LOGIT["y"])}
-    for method in ("newton", "bfgs", "lbfgs"):
+    for method in ("newton", "fisher", "bhhh", "bfgs", "lbfgs"):
+        extra = {"expected_info": zoo.logistic_expected_info} if method == "fisher" else {}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(4)}, data, method=method)
+            res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(4)}, data, method=method, **extra)
         kinds = {w.category for w in caught}
         assert (not res.converged and "no finite maximum" in res.status) or (
             jaxmle.HessianWarning in kinds and np.isnan(res.stderr["beta"][3])), (method, res.status, kinds)
         assert res.params["beta"][3] > 10
         np.testing.assert_allclose(res.stderr["beta"][:3], [0.13, 0.13, 0.13], rtol=0.5)  # the rest is estimable
-        if method != "lbfgs":  # (L-BFGS stops where the Hessian is already numerically singular)
-            assert not res.converged
+        if method in ("newton", "fisher", "bfgs"):  # (BHHH and L-BFGS run on to where the Hessian is
+            assert not res.converged                 # numerically singular: the HessianWarning case)
 
 
 def test_a_stall_with_steps_that_do_not_shrink_is_reported_unbounded():
