@@ -165,7 +165,8 @@ class Engine:
             hess_theta=self._theta_hessian(obj, z, hess_z, grad_z, data, weights),
             jac=jac,
             meat=meat,
-            expected=obj.expected_information(z) if expected else None,
+            # (with a prior, its curvature added: the Laplace approximation, as for Fisher scoring)
+            expected=obj.expected_information(z) - obj.prior_hessian(z) if expected else None,
         )
         return out, self.key.layout.constrain(out.u), parts
 

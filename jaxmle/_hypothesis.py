@@ -112,6 +112,11 @@ def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
             f"lr_test: the fits have different numbers of observations (restricted nobs={restricted.nobs}, "
             f"full nobs={full.nobs}); both models must be fitted to the same data"
         )
+    if restricted.wnobs != full.wnobs:
+        raise ValueError(
+            f"lr_test: the fits have different frequency weights (restricted wnobs={restricted.wnobs:g}, full "
+            f"wnobs={full.wnobs:g}); both models must be fitted with the same weights"
+        )
     df = int(full.df_model) - int(restricted.df_model)
     if df <= 0:
         swapped = " (are the arguments swapped? the order is lr_test(restricted, full))" if df < 0 else ""
@@ -328,7 +333,10 @@ def score_test(
     with _dtypes.precision_scope(np.float64):
         data64 = _dtypes.cast_data(data, np.float64)
         theta = jnp.asarray(restricted._flat, dtype=jnp.float64)
-        shape = jax.eval_shape(loglik, layout.unflatten(theta), data64).shape
+        try:
+            shape = jax.eval_shape(loglik, layout.unflatten(theta), data64).shape
+        except Exception as err:  # noqa: BLE001 - re-raised naming the callable (e.g. another model's params)
+            raise _validation.named_error(err, "score_test: loglik(restricted.params, data)") from err
         scalar = shape == ()
         if not scalar and (len(shape) != 1 or (n is not None and shape[0] != n)):
             raise ValueError(f"score_test: loglik returned shape {shape}; expected per-observation contributions ({n},) or a scalar")

@@ -15,7 +15,7 @@ from ._newton import FLAT_RATIO, FLAT_STEP, NEG_CURV_TOL, SecondOrderSolver, mod
 from ._numerics import SINGULAR_RTOL
 from ._setup import configure
 from ._result import MLEResult
-from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning
+from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
 
 # A bounded parameter is on its boundary when its unconstrained value u ran beyond +-BOUNDARY_U
 # (exp(-25) ~ 1e-11 of the scale) *and* the log posterior has gone flat along it: curvature
@@ -144,6 +144,11 @@ def maximize(
         _warnings.warn(
             f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
             ConvergenceWarning)
+    if cov_type == "cluster" and n_groups - 1 < layout.k_free:
+        _warnings.warn(
+            f"cov_type='cluster' with {n_groups} clusters for {layout.k_free} free parameters: the cluster-robust "
+            f"covariance has rank at most {n_groups - 1}, so joint tests of more than {n_groups - 1} restrictions "
+            "are impossible and the standard errors rest on very few clusters", JaxmleWarning)
     covres = _covariance.assemble(
         cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
     )
@@ -278,7 +283,8 @@ def _check_scalar_compatible(scalar, method_key, cov_type, weights):
         needs.append("weights")
     if needs:
         raise ValueError(
-            f"{', '.join(needs)} need per-observation contributions, but loglik returns a scalar: "
+            f"{' and '.join(needs)} {'need' if len(needs) > 1 else 'needs'} per-observation contributions, but "
+            "loglik returns a scalar: "
             "return the (n,) vector of contributions instead of their sum"
         )
 

@@ -128,7 +128,7 @@ def test_nonfinite_scalar_loglik_or_log_prior_at_start():
      {"cov_type": "cluster", "cluster": np.arange(zoo.N) % 5}],
 )
 def test_scalar_loglik_refuses_features_needing_contributions(kwargs):
-    with pytest.raises(ValueError, match="need per-observation contributions, but loglik returns a scalar"):
+    with pytest.raises(ValueError, match="needs per-observation contributions, but loglik returns a scalar"):
         jaxmle.maximize(total_loglik, START, LOGIT, **kwargs)
 
 
@@ -155,3 +155,9 @@ def test_pandas_dataframe_becomes_dict_of_columns():
     # without data the sample size is unknown: no BIC (log n) rather than n = 1
     quad = jaxmle.maximize(lambda p, d: -jnp.sum((p["m"] - 1.0) ** 2), {"m": jnp.zeros(2)})
     assert quad.nobs is None and np.isnan(quad.bic) and np.isfinite(quad.aic)
+
+
+def test_too_few_clusters_for_the_parameters_warn():
+    # 3 clusters, 3 parameters: the cluster covariance has rank <= 2
+    with pytest.warns(jaxmle.JaxmleWarning, match="3 clusters for 3 free parameters: .* rank at most 2"):
+        jaxmle.maximize(zoo.logistic, START, LOGIT, cov_type="cluster", cluster=np.arange(zoo.N) % 3)

@@ -432,6 +432,12 @@ def test_lr_different_nobs_raises(logit_full):
         jaxmle.lr_test(small, logit_full)
 
 
+def test_lr_different_weights_raises(logit_full):
+    weighted = jaxmle.maximize(logit_loglik, BETA0, LOGIT, fixed=FIX_23, weights=np.full(N, 2.0))
+    with pytest.raises(ValueError, match=r"different frequency weights \(restricted wnobs=800, full wnobs=400\)"):
+        jaxmle.lr_test(weighted, logit_full)
+
+
 def test_lr_map_fit_raises(logit_full):
     penalised = jaxmle.maximize(logit_loglik, BETA0, LOGIT, fixed=FIX_23,
                                 log_prior=lambda p: -0.5 * jnp.sum(p["beta"] ** 2))

@@ -52,6 +52,13 @@ def test_expected_information_covariance_equals_oim_for_canonical_link(newton_fi
     # For the logit (canonical) link the observed and expected information coincide.
     res = jaxmle.maximize(zoo.logistic, START, LOGIT, cov_type="expected", expected_info=zoo.logistic_expected_info)
     np.testing.assert_allclose(res.cov, newton_fit.cov, rtol=1e-8)
+    # and so do the Laplace covariances of a MAP fit: the prior's curvature is added to either
+    prior = jaxmle.priors.normal(0.5)
+    oim = jaxmle.maximize(zoo.logistic, START, LOGIT, log_prior=prior)
+    expected = jaxmle.maximize(zoo.logistic, START, LOGIT, log_prior=prior, cov_type="expected",
+                               expected_info=zoo.logistic_expected_info)
+    np.testing.assert_allclose(expected.cov, oim.cov, rtol=1e-8)
+    assert not np.allclose(oim.cov, newton_fit.cov, rtol=1e-3)  # (the prior matters here)
 
 
 @pytest.mark.parametrize("method", ["newton", "bhhh"])

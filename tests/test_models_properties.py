@@ -300,6 +300,14 @@ def _frame(data):
     return _pandas().DataFrame({"x1": data["X"][:, 1], "x2": data["X"][:, 2], **columns})
 
 
+def test_fit_passes_chunk_size(replicates):
+    model, reps = replicates("logit")
+    data, res = reps[0]
+    chunked = models.fit(model, _fit_data(data), chunk_size=150)  # (n = 400: a padded last chunk)
+    assert_allclose(_flat(chunked.params), _flat(res.params), rtol=1e-10)
+    assert_allclose(chunked.cov, res.cov, rtol=1e-8)
+
+
 @pytest.mark.parametrize("name", ["logit", "weibull"])
 def test_formula_fit_equals_array_fit(replicates, name):
     pytest.importorskip("formulaic")

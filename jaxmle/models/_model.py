@@ -78,6 +78,7 @@ def fit(
     options: dict | None = None,
     cluster_correction: bool = True,
     dtype: str = "float64",
+    chunk_size: int | None = None,
     verbose: bool = False,
 ) -> MLEResult:
     """Fit a ready-made model: :func:`jaxmle.maximize` with the model's start, supports and information.
@@ -102,6 +103,7 @@ def fit(
       options: passed to :func:`jaxmle.maximize` unchanged.
       cluster_correction: passed to :func:`jaxmle.maximize` unchanged.
       dtype: passed to :func:`jaxmle.maximize` unchanged.
+      chunk_size: passed to :func:`jaxmle.maximize` unchanged.
       verbose: passed to :func:`jaxmle.maximize` unchanged.
 
     Returns:
@@ -125,7 +127,7 @@ def fit(
         model.loglik, params0, data, method=method, cov_type=cov_type, constraints=model.constraints,
         log_prior=log_prior, weights=weights, cluster=cluster, fixed=fixed, tol=tol, max_iter=max_iter,
         options=options, expected_info=model.expected_info, cluster_correction=cluster_correction,
-        dtype=dtype, verbose=verbose,
+        dtype=dtype, chunk_size=chunk_size, verbose=verbose,
     )
 
 
