@@ -230,7 +230,7 @@ class MLEResult(_CoefficientsMixin):
         title = "jaxmle MAP (penalised likelihood) results" if self.is_map else "jaxmle maximum-likelihood results"
         cov_label = self.cov_type + (" (Laplace)" if self.is_map and self.cov_type == "oim" else "")
         left = [
-            ("Log-likelihood:", f"{self.loglik:.6g}"),
+            ("Log-likelihood:", f"{self.loglik + 0.0:.6g}"),  # (+ 0.0: no "-0")
             ("Method:", str(self.method)),
             ("Covariance:", cov_label),
             ("Converged:", str(self.converged)),
@@ -238,7 +238,8 @@ class MLEResult(_CoefficientsMixin):
             ("Step halvings:", str(self.info.get("n_halvings", 0))),
         ]
         right = [
-            ("No. observations:", str(self.nobs) if self.wnobs in (None, self.nobs) else f"{self.nobs} (weighted {self.wnobs:g})"),
+            ("No. observations:", "-" if self.nobs is None else str(self.nobs) if self.wnobs in (None, self.nobs)
+             else f"{self.nobs} (weighted {self.wnobs:g})"),
             ("No. parameters:", str(self.df_model)),
             ("AIC:", f"{self.aic:.6g}"),
             ("BIC:", f"{self.bic:.6g}"),

@@ -127,7 +127,7 @@ def laplace(smoothing: float = 1e-6) -> Model:
     are exactly 0, so Newton's method cannot be applied to it directly. With ``smoothing=h > 0``
     (default 1e-6) the model uses ``|r| ~ b sqrt((r/b)^2 + h^2)``, which exceeds |r| by at most
     ``h b`` (at r = 0) and by ``h^2 b^2 / (2 |r|)`` elsewhere: Newton then converges, the estimates
-    agree with the exact LAD solution to about ``h`` relative to b (measured ~1e-7), and the
+    agree with the exact LAD solution to about ``h`` relative to b (measured 1e-7 to 1e-6), and the
     log-likelihood is below the exact one by about ``p h`` (the p zero residuals) plus
     ``sum h^2 b / (2 |r_i|)``, with no bias growing with n. ``smoothing=0`` gives the exact density
     (for evaluation; Newton will not converge on it).
