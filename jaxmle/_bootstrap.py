@@ -146,7 +146,7 @@ def bootstrap(
       data: the data ``res`` was fitted on.
       n_boot: number of replicates B.
       key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b uses
-        ``jax.random.fold_in(key, b)`` (to draw its observations, see :func:`resample_indices`,
+        ``jax.random.fold_in(key, b)`` (to draw its observations: one random word per draw, modulo n,
         or to simulate), so results do not depend on ``chunk_size`` (and the first B replicates
         of a larger run are the same).
       kind: "nonparametric" (resample observations, or whole clusters when ``cluster`` is given)

@@ -38,7 +38,8 @@ class Solution(NamedTuple):
       converged: bool; ``status`` the code (0 converged, 1 iteration limit, 2 stalled, 3 non-finite,
         4 no finite maximum).
       n_iter: iterations taken; ``grad_norm`` the final relative gradient.
-      cov: (k, k) covariance of the flat constrained parameters (``names`` order) when the solver
+      cov: (k, k) covariance of the flat constrained parameters (in the order of
+        ``jax.tree_util.tree_leaves(params)``, each leaf raveled: ``solver.config.layout.names``) when the solver
         was made with a ``cov_type``, else None; all NaN where the needed matrix is singular or
         indefinite. Standard errors: ``jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))``.
     """
