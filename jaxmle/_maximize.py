@@ -265,7 +265,7 @@ def _check_callable_output(name: str, fn, args: tuple, shape: tuple, kwargs=None
     try:
         got = jax.eval_shape(functools.partial(fn, **(kwargs or {})), *args).shape
     except Exception as err:  # noqa: BLE001 - re-raised naming the argument
-        raise ValueError(f"{name} failed at params0: {type(err).__name__}: {err}") from err
+        raise _validation.named_error(err, f"{name} at params0") from err
     if got != shape:
         what = "a scalar" if shape == () else f"an array of shape {shape}"
         raise ValueError(f"{name} returned shape {got}; expected {what}")
