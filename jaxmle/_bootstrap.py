@@ -273,8 +273,8 @@ def _check_simulate(simulate, params, key, data) -> None:
     structure and shapes as ``data`` (each replicate is refitted with the model compiled for them)."""
     try:
         out = jax.eval_shape(simulate, params, key, data)
-    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
-        raise ValueError(f"simulate(params, key, data) failed: {type(err).__name__}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - re-raised naming the callable
+        raise _validation.named_error(err, "simulate(params, key, data)") from err
     if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(data):
         raise ValueError(f"simulate returned data with the structure {jax.tree_util.tree_structure(out)}; "
                          f"expected that of data, {jax.tree_util.tree_structure(data)}")

@@ -48,12 +48,18 @@ class Layout:
         return len(self.free_u)
 
     @property
+    def bounded_u(self) -> np.ndarray:
+        """(k_u,) bool: the unconstrained values whose parameter has a bounded support (positive,
+        interval, simplex, ...): one running off to +-infinity is an estimate at a boundary."""
+        return np.array([sup.kind != "real" for sup, m in zip(self.supports, self.sizes)
+                         for _ in range(sup.u_size(m))], dtype=bool)
+
+    @property
     def unbounded_free(self) -> np.ndarray:
         """(k_free,) bool: the free values whose parameter has real support, so that their running
         off to infinity is a maximum that does not exist (a bounded parameter's unconstrained value
         running off is an estimate on its boundary instead)."""
-        kinds = [sup.kind for sup, m in zip(self.supports, self.sizes) for _ in range(sup.u_size(m))]
-        return np.array([kinds[i] == "real" for i in self.free_u], dtype=bool)
+        return ~self.bounded_u[np.asarray(self.free_u, dtype=np.int64)]
 
     # ---- maps --------------------------------------------------------------------------------
     def unconstrain(self, params) -> jax.Array:
@@ -102,6 +108,10 @@ class Layout:
         return self.flatten(self.params_from_z(z, u0))
 
 
+class OutsideSupportError(ValueError):
+    """A start value outside the open interior of its parameter's support."""
+
+
 def build_layout(params0, constraints, fixed) -> Layout:
     """Validate ``params0``/``constraints``/``fixed`` and return their :class:`Layout`."""
     leaves, treedef = jax.tree_util.tree_flatten(params0)
@@ -119,7 +129,8 @@ def build_layout(params0, constraints, fixed) -> Layout:
     for sup, label, leaf in zip(supports, labels, leaves):
         why = sup.check(np.asarray(leaf))
         if why is not None:
-            raise ValueError(f"params0[{label!r}] is outside its support {sup}: {why} (got {np.asarray(leaf)!r})")
+            raise OutsideSupportError(
+                f"params0[{label!r}] is outside its support {sup}: {why} (got {np.asarray(leaf)!r})")
 
     fixed_specs = _pytree.expand_prefix(fixed, params0, is_spec=_is_fixed_spec, default=False, arg="fixed")
     fixed_theta: list[bool] = []

@@ -12,7 +12,7 @@ import optax
 from . import _covariance, _dtypes, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, FLAT_STEP, NEG_CURV_TOL, SecondOrderSolver, modified_newton_direction, scaled_eigh
-from ._numerics import SINGULAR_RTOL
+from ._numerics import SINGULAR_RTOL, relative_size
 from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
@@ -211,7 +211,7 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     if not eig.lam[0] >= -NEG_CURV_TOL * np.max(np.abs(eig.lam)):
         return False  # negative curvature: a saddle (diagnosed by the Hessian check), not a flat rise
     step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, np)
-    size = _relative_size(np.where(mask, step, 0.0), z)
+    size = float(relative_size(np.where(mask, step, 0.0), z, np))
     if not (np.isfinite(size) and size > FLAT_STEP):
         return False
     f_next, g_next, m_next = (np.asarray(x, dtype=np.float64)
@@ -220,12 +220,8 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     if not (np.isfinite(f_next) and f_next <= f_now + 10 * np.finfo(u.dtype).eps * abs(f_now)):
         return False  # (at infinity the rise can be below f's rounding level: not required)
     next_step = modified_newton_direction(g_next, scaled_eigh(m_next, np), np)
-    return _relative_size(np.where(mask, next_step, 0.0), z + step) > FLAT_RATIO * size
+    return float(relative_size(np.where(mask, next_step, 0.0), z + step, np)) > FLAT_RATIO * size
 
-
-def _relative_size(step: np.ndarray, z: np.ndarray) -> float:
-    """:func:`jaxmle._numerics.relative_size` in NumPy (no eager device op)."""
-    return float(np.max(np.abs(step) / np.maximum(np.abs(z), 1.0)))
 
 
 def _mask(cov, rows):

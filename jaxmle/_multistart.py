@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _compile, _dtypes, _validation
+from ._layout import OutsideSupportError
 from ._maximize import BOUNDARY_U, maximize
 from ._result import MLEResult
 from ._solve import make_solver
@@ -182,9 +183,8 @@ def _on_boundary(layout, params) -> np.ndarray:
     """(n_starts,) bool: some bounded parameter's unconstrained value is beyond +-``BOUNDARY_U``."""
     with _dtypes.precision_scope(np.float64):
         u = np.asarray(jax.vmap(layout.unconstrain)(jax.tree_util.tree_map(jnp.asarray, params)), dtype=np.float64)
-    kinds = np.array([sup.kind != "real" for sup, m in zip(layout.supports, layout.sizes) for _ in range(sup.u_size(m))])
     with np.errstate(invalid="ignore"):
-        return np.any((np.abs(u) > BOUNDARY_U) & kinds, axis=1)
+        return np.any((np.abs(u) > BOUNDARY_U) & layout.bounded_u, axis=1)
 
 
 def _solver_from_a_valid_start(starts, n: int, loglik, **kwargs):
@@ -194,8 +194,6 @@ def _solver_from_a_valid_start(starts, n: int, loglik, **kwargs):
         start = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64)[i], starts)
         try:
             return make_solver(loglik, start, **kwargs)
-        except ValueError as err:
-            if "is outside its support" not in str(err):
-                raise
+        except OutsideSupportError as err:
             reason = err
     raise ValueError(f"every start is outside the support (the first: {reason})")

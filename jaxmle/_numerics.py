@@ -14,9 +14,10 @@ def relative_gradient(g, z, f):
     return jnp.max(jnp.abs(g) * jnp.maximum(jnp.abs(z), 1.0)) / jnp.maximum(jnp.abs(f), 1.0)
 
 
-def relative_size(step, z):
-    """``max_j |step_j| / max(|z_j|, 1)``: a step's size relative to the point it starts from."""
-    return jnp.max(jnp.abs(step) / jnp.maximum(jnp.abs(z), 1.0))
+def relative_size(step, z, xp=jnp):
+    """``max_j |step_j| / max(|z_j|, 1)``: a step's size relative to the point it starts from
+    (``xp``: ``jax.numpy``, traceable, or ``numpy`` on the host)."""
+    return xp.max(xp.abs(step) / xp.maximum(xp.abs(z), 1.0))
 
 
 def at_rounding_level(step, z):
