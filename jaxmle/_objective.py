@@ -15,6 +15,16 @@ import jax.numpy as jnp
 
 from ._layout import Layout
 
+# How :meth:`Objective.value_grad_hessian` differentiates the gradient:
+# "batched": forward-over-reverse, all k directions in one pass (``jax.jacfwd`` of the gradient);
+#   the fastest where the parameters enter through products with the data (regression
+#   coefficients: the k directions become one matrix product).
+# "columns": the gradient linearized once (``jax.linearize``), then one Hessian column per
+#   direction in a ``lax.map``; faster where scalar parameters enter every observation through
+#   special functions (a Student-t's degrees of freedom), whose batched derivatives XLA's CPU
+#   backend runs several times slower, and it compiles less (benchmarks/RESULTS.md).
+HESSIAN_MODES = ("batched", "columns")
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
@@ -26,6 +36,7 @@ class ModelSpec:
     expected_takes_weights: bool = False
     scalar: bool = False  # loglik returns the total, not per-observation contributions
     chunk_size: Optional[int] = None  # evaluate sums over observations chunk by chunk
+    hessian: str = "batched"  # how Hessians are differentiated: see HESSIAN_MODES
 
 
 class Objective:
@@ -134,27 +145,33 @@ class Objective:
         return f, g
 
     def value_grad_hessian(self, z):
-        """(f, g, H) of the objective: one forward-over-reverse pass per chunk."""
+        """(f, g, H) of the objective, per chunk: one forward-over-reverse pass, or one column per
+        direction (``spec.hessian``, see :data:`HESSIAN_MODES`)."""
 
         def chunk(data, w):
-            def grad_aux(zz):
-                f, g = jax.value_and_grad(lambda x: -jnp.sum(w * self._terms(x, data)))(zz)
-                return g, (f, g)
-
-            h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
-            return f, g, h
+            return self._with_hessian(lambda x: -jnp.sum(w * self._terms(x, data)), z)
 
         if self.spec.scalar:
-            def grad_aux(zz):
-                f, g = jax.value_and_grad(lambda x: -self._terms(x, self.data))(zz)
-                return g, (f, g)
-
-            h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
+            f, g, h = self._with_hessian(lambda x: -self._terms(x, self.data), z)
         else:
             f, g, h = self._sum(chunk)
         prior, prior_grad = jax.value_and_grad(self.log_prior)(z)
         h = h - self.prior_hessian(z)
         return f - prior, g - prior_grad, 0.5 * (h + h.T)
+
+    def _with_hessian(self, fn, z):
+        """``(fn(z), grad fn(z), hessian fn(z))`` for a scalar ``fn``, as ``spec.hessian`` says."""
+        if self.spec.hessian == "columns":
+            (f, g), column = jax.linearize(jax.value_and_grad(fn), z)
+            h = jax.lax.map(lambda e: column(e)[1], jnp.eye(z.shape[0], dtype=z.dtype))
+            return f, g, h
+
+        def grad_aux(zz):
+            f, g = jax.value_and_grad(fn)(zz)
+            return g, (f, g)
+
+        h, (f, g) = jax.jacfwd(grad_aux, has_aux=True)(z)
+        return f, g, h
 
     def _chunk_scores(self, z, data):
         """(scores (m, k), contributions (m,)) of a data chunk, one forward-mode pass."""

@@ -12,7 +12,7 @@ import optax
 from . import _dtypes, _validation
 from ._engine import METHOD_OPTIONS, METHODS, Engine, EngineKey, get_engine
 from ._layout import Layout, build_layout
-from ._objective import ModelSpec
+from ._objective import HESSIAN_MODES, ModelSpec
 
 DEFAULT_MAX_ITER = {"newton": 100, "fisher": 100, "bhhh": 200, "bfgs": 1000, "lbfgs": 1000, "optax": 1000}
 
@@ -33,6 +33,7 @@ class FitConfig:
     max_iter: int
     dtype: np.dtype
     chunk_size: int | None = None
+    hessian: str = "batched"
 
     @property
     def method_label(self) -> str:
@@ -48,12 +49,12 @@ class FitConfig:
                 "return the (n,) vector of contributions"
             )
         spec = ModelSpec(self.loglik, self.log_prior, self.expected_info, self.expected_takes_weights, scalar,
-                         self.chunk_size)
+                         self.chunk_size, self.hessian)
         return get_engine(EngineKey(spec, self.layout, self.method, self.options, bool(verbose)))
 
 
 def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, max_iter, options, expected_info,
-              dtype, needs_expected: bool = False, chunk_size=None) -> FitConfig:
+              dtype, needs_expected: bool = False, chunk_size=None, hessian="batched") -> FitConfig:
     """Check every data-independent argument (naming it in the error) and return a :class:`FitConfig`."""
     if not callable(loglik):
         raise TypeError(f"loglik must be a function loglik(params, data), got {type(loglik).__name__}")
@@ -76,13 +77,15 @@ def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, ma
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer (observations per chunk) or None, got {chunk_size!r}")
+    if hessian not in HESSIAN_MODES:
+        raise ValueError(f"hessian: unknown {hessian!r}; expected one of {', '.join(map(repr, HESSIAN_MODES))}")
     takes_weights = expected_info is not None and "weights" in inspect.signature(expected_info).parameters
     layout = build_layout(params0, constraints, fixed)
     return FitConfig(
         loglik=loglik, log_prior=log_prior, expected_info=expected_info, expected_takes_weights=takes_weights,
         method=method if method_key == "optax" else method_key, method_key=method_key,
         options=tuple(sorted(opts.items())), layout=layout, tol=float(tol), max_iter=int(max_iter), dtype=np_dtype,
-        chunk_size=None if chunk_size is None else int(chunk_size),
+        chunk_size=None if chunk_size is None else int(chunk_size), hessian=hessian,
     )
 
 

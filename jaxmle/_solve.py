@@ -114,6 +114,7 @@ def make_solver(
     dtype: str = "float64",
     cov_type: str = "none",
     chunk_size: int | None = None,
+    hessian: str = "batched",
 ) -> Solver:
     """Return a pure function ``solve(params0, data=None, weights=None) -> Solution``.
 
@@ -123,13 +124,14 @@ def make_solver(
     solve of ``maximize`` for the same model. For float64 under your own transformations, call it
     inside ``with jax.enable_x64(True):``. ``cov_type`` ("oim", "opg", "robust", "expected"; default
     "none") adds each fit's covariance to the :class:`Solution` (cluster-robust needs ``maximize``);
-    ``chunk_size`` evaluates sums over observations chunk by chunk, as in :func:`maximize`.
+    ``chunk_size`` evaluates sums over observations chunk by chunk and ``hessian`` chooses how
+    Hessians are computed, as in :func:`maximize`.
     """
     if cov_type not in BATCH_COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r} for make_solver; expected one of {', '.join(BATCH_COV_TYPES)}")
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
-        needs_expected=cov_type == "expected", chunk_size=chunk_size,
+        needs_expected=cov_type == "expected", chunk_size=chunk_size, hessian=hessian,
     )
     return Solver(cfg, cov_type)

@@ -108,7 +108,7 @@ def negative_binomial() -> Model:
     """
     return Model(
         name="negative_binomial", loglik=_nb2_loglik, start=_nb2_start, constraints={"alpha": "positive"},
-        simulate=_nb2_simulate, doc=negative_binomial.__doc__,
+        hessian="columns", simulate=_nb2_simulate, doc=negative_binomial.__doc__,
     )
 
 

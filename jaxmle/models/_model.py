@@ -38,6 +38,9 @@ class Model:
       simulate: ``simulate(params, key, data) -> data`` a new data set of the same shapes drawn from
         the model at ``params`` (the parametric bootstrap's simulator), or None.
       cov_type: the covariance :func:`fit` reports unless told otherwise.
+      hessian: how :func:`fit` computes Hessians unless told otherwise (``maximize``'s
+        ``hessian=``): "columns" for models whose scalar parameters enter every observation
+        through special functions, where it is the faster; "batched" otherwise.
       smooth: False when the log-likelihood is not twice differentiable in the parameters at the
         optimum (the Laplace/LAD model): covariances from the observed information (oim, robust,
         cluster) then do not estimate the sampling variance and :func:`fit` refuses them.
@@ -54,6 +57,7 @@ class Model:
     expected_info: Callable | None = None
     simulate: Callable | None = None
     cov_type: str = "oim"
+    hessian: str = "batched"
     smooth: bool = True
     doc: str = dataclasses.field(default="", compare=False, repr=False)
 
@@ -79,6 +83,7 @@ def fit(
     cluster_correction: bool = True,
     dtype: str = "float64",
     chunk_size: int | None = None,
+    hessian: str | None = None,
     verbose: bool = False,
 ) -> MLEResult:
     """Fit a ready-made model: :func:`jaxmle.maximize` with the model's start, supports and information.
@@ -104,6 +109,7 @@ def fit(
       cluster_correction: passed to :func:`jaxmle.maximize` unchanged.
       dtype: passed to :func:`jaxmle.maximize` unchanged.
       chunk_size: passed to :func:`jaxmle.maximize` unchanged.
+      hessian: as :func:`jaxmle.maximize`; default ``model.hessian``.
       verbose: passed to :func:`jaxmle.maximize` unchanged.
 
     Returns:
@@ -127,7 +133,7 @@ def fit(
         model.loglik, params0, data, method=method, cov_type=cov_type, constraints=model.constraints,
         log_prior=log_prior, weights=weights, cluster=cluster, fixed=fixed, tol=tol, max_iter=max_iter,
         options=options, expected_info=model.expected_info, cluster_correction=cluster_correction,
-        dtype=dtype, chunk_size=chunk_size, verbose=verbose,
+        dtype=dtype, chunk_size=chunk_size, hessian=model.hessian if hessian is None else hessian, verbose=verbose,
     )
 
 
