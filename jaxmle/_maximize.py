@@ -46,7 +46,7 @@ def maximize(
     dtype: str = "float64",
     verbose: bool = False,
     chunk_size: int | None = None,
-    hessian: str = "batched",
+    hessian: str = "auto",
 ) -> MLEResult:
     """Maximise ``sum_i w_i loglik_i(params) (+ log_prior(params))`` and return estimates with covariance.
 
@@ -89,11 +89,13 @@ def maximize(
       chunk_size: evaluate the log-likelihood, gradient, Hessian and score products over chunks of
         this many observations (a ``lax.scan``): peak memory O(chunk_size k + k^2) instead of
         O(n k), the same results. For data that fit but whose derivatives do not.
-      hessian: how Hessians are computed, the same numbers either way (to rounding): "batched"
-        (default; all directions in one forward-over-reverse pass, fastest for regression
-        coefficients) or "columns" (the gradient linearized once, then one column per direction;
-        several times faster, and quicker to compile, for models with special functions of
-        scalar parameters, e.g. a Student-t's degrees of freedom; see the performance guide).
+      hessian: how Hessians are computed; the same numbers either way (to rounding), only the
+        speed differs. "batched": all directions in one forward-over-reverse pass (fastest where
+        parameters enter through products with the data, e.g. regression coefficients);
+        "columns": the gradient linearized once, then one column per direction (several times
+        faster, and quicker to compile, where a scalar parameter enters a transcendental function
+        of every observation, e.g. a Student-t's degrees of freedom); "auto" (default) picks
+        "columns" exactly in that case, from the jaxpr of ``loglik`` (see the performance guide).
 
     Returns:
       An :class:`MLEResult`.
@@ -121,6 +123,7 @@ def maximize(
         params_cast = _dtypes.cast_params(params0, np_dtype)
         data_cast = _dtypes.to_device(_dtypes.cast_data(data, np_dtype))
         scalar, n = _check_loglik_output(loglik, params_cast, data_cast, n)
+        cfg = cfg.for_data(params_cast, data_cast, n)
         _check_callable_output("log_prior", log_prior, (params_cast,), ())
         _check_scalar_compatible(scalar, cfg.method_key, cov_type, w_np)
         w = np.ones((n if n is not None else 1,), np_dtype) if w_np is None else w_np.astype(np_dtype)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import optax
 
-from . import _dtypes, _validation
+from . import _dtypes, _hessian_mode, _validation
 from ._engine import METHOD_OPTIONS, METHODS, Engine, EngineKey, get_engine
 from ._layout import Layout, build_layout
 from ._objective import HESSIAN_MODES, ModelSpec
@@ -33,7 +33,14 @@ class FitConfig:
     max_iter: int
     dtype: np.dtype
     chunk_size: int | None = None
-    hessian: str = "batched"
+    hessian: str = "auto"  # "auto" is resolved per model and shapes by :meth:`for_data`
+
+    def for_data(self, params, data, n) -> "FitConfig":
+        """This config with ``hessian="auto"`` resolved for ``loglik(params, data)`` with ``n``
+        observations (:func:`jaxmle._hessian_mode.choose`); unchanged otherwise."""
+        if self.hessian != "auto":
+            return self
+        return dataclasses.replace(self, hessian=_hessian_mode.choose(self.loglik, params, data, n))
 
     @property
     def method_label(self) -> str:
@@ -48,13 +55,15 @@ class FitConfig:
                 "chunk_size evaluates per-observation contributions chunk by chunk, but loglik returns a scalar: "
                 "return the (n,) vector of contributions"
             )
+        if self.hessian == "auto":
+            raise RuntimeError("hessian='auto' must be resolved (FitConfig.for_data) before building an engine")
         spec = ModelSpec(self.loglik, self.log_prior, self.expected_info, self.expected_takes_weights, scalar,
                          self.chunk_size, self.hessian)
         return get_engine(EngineKey(spec, self.layout, self.method, self.options, bool(verbose)))
 
 
 def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, max_iter, options, expected_info,
-              dtype, needs_expected: bool = False, chunk_size=None, hessian="batched") -> FitConfig:
+              dtype, needs_expected: bool = False, chunk_size=None, hessian="auto") -> FitConfig:
     """Check every data-independent argument (naming it in the error) and return a :class:`FitConfig`."""
     if not callable(loglik):
         raise TypeError(f"loglik must be a function loglik(params, data), got {type(loglik).__name__}")
@@ -77,8 +86,8 @@ def configure(loglik, params0, *, method, constraints, log_prior, fixed, tol, ma
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
                                    or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer (observations per chunk) or None, got {chunk_size!r}")
-    if hessian not in HESSIAN_MODES:
-        raise ValueError(f"hessian: unknown {hessian!r}; expected one of {', '.join(map(repr, HESSIAN_MODES))}")
+    if hessian != "auto" and hessian not in HESSIAN_MODES:
+        raise ValueError(f"hessian: unknown {hessian!r}; expected 'auto' or one of {', '.join(map(repr, HESSIAN_MODES))}")
     takes_weights = expected_info is not None and "weights" in inspect.signature(expected_info).parameters
     layout = build_layout(params0, constraints, fixed)
     return FitConfig(

@@ -76,8 +76,9 @@ class Solver:
             leaves = jax.tree_util.tree_leaves(data)
             n = leaves[0].shape[0] if leaves else max(jax.eval_shape(cfg.loglik, params, data).shape + (1,))
             weights = jnp.ones((n,), cfg.dtype)
-        engine = cfg.engine(scalar)
         weights = jnp.asarray(weights, cfg.dtype)
+        cfg = cfg.for_data(params, data, weights.shape[0])
+        engine = cfg.engine(scalar)
         tol, max_iter = jnp.asarray(cfg.tol, cfg.dtype), jnp.asarray(cfg.max_iter, jnp.int32)
         cov = None
         if self.cov_type == "none":
@@ -114,7 +115,7 @@ def make_solver(
     dtype: str = "float64",
     cov_type: str = "none",
     chunk_size: int | None = None,
-    hessian: str = "batched",
+    hessian: str = "auto",
 ) -> Solver:
     """Return a pure function ``solve(params0, data=None, weights=None) -> Solution``.
 

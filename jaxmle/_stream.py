@@ -159,7 +159,7 @@ def maximize_stream(
         tol = FIRST_ORDER_TOL if first_order and not polish else NEWTON_TOL
     cfg = configure(loglik, params0, method="newton", constraints=constraints, log_prior=log_prior, fixed=fixed,
                     tol=tol, max_iter=max_iter, options={"max_halvings": max_halvings}, expected_info=None,
-                    dtype=dtype)
+                    dtype=dtype, hessian="batched")  # (the mode of _compiled's ModelSpec)
     layout, np_dtype = cfg.layout, cfg.dtype
     value_fn, deriv_fn, prior_fn, theta_hess_fn = _compiled(loglik, log_prior, layout)
     solver = SecondOrderSolver("hessian", max_halvings)

@@ -1,6 +1,8 @@
 """hessian="columns" (the gradient linearized once, one Hessian column per direction) computes the
-same numbers as the default forward-over-reverse "batched" mode."""
+same numbers as forward-over-reverse "batched"; hessian="auto" (the default) chooses between them
+from the model's structure."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -48,10 +50,44 @@ def test_columns_with_a_scalar_loglik_and_a_gradient_method():
     assert_same_fit(batched, columns)
 
 
-def test_ready_made_models_choose_their_mode_and_fit_can_override_it():
-    assert models.student_t().hessian == "columns"
-    assert models.negative_binomial().hessian == "columns"
-    assert models.logit().hessian == "batched"
+def logistic_loglik(params, data):
+    eta = data["X"] @ params["beta"]
+    return data["y"] * eta - jax.nn.softplus(eta)
+
+
+def normal_loglik(params, data):
+    return stats.norm.logpdf(data["y"], data["X"] @ params["beta"], params["sigma"])
+
+
+def test_auto_picks_columns_where_a_scalar_parameter_enters_a_transcendental_per_observation():
+    """t: nu and sigma enter log1p(r^2 / (nu sigma^2)) of every observation; logistic: only beta,
+    through X @ beta; normal: sigma enters only through divisions and log(sigma), a scalar."""
+    binary = {"X": X, "y": (T_DATA["y"] > 1.0).astype(float)}
+    fits = {
+        "columns": jaxmle.maximize(t_loglik, P0, T_DATA, constraints=SUPPORT),
+        "batched": jaxmle.maximize(logistic_loglik, {"beta": jnp.zeros(2)}, binary),
+    }
+    assert {mode: res._config.hessian for mode, res in fits.items()} == {"columns": "columns", "batched": "batched"}
+    normal = jaxmle.maximize(normal_loglik, {"beta": jnp.zeros(2), "sigma": 1.0}, T_DATA,
+                             constraints={"sigma": "positive"}, method="bfgs")
+    assert normal._config.hessian == "batched"
+    assert_same_fit(fits["columns"], jaxmle.maximize(t_loglik, P0, T_DATA, constraints=SUPPORT, hessian="batched"))
+
+
+def test_auto_under_vmap_of_make_solver():
+    solve = jaxmle.make_solver(t_loglik, P0, constraints=SUPPORT, cov_type="oim")
+    ys = np.stack([T_DATA["y"], T_DATA["y"] + 0.1])
+    with jax.enable_x64(True):
+        batch = jax.jit(jax.vmap(lambda y: solve(P0, {"X": jnp.asarray(X), "y": y})))(ys)
+    for i in range(2):
+        ref = jaxmle.maximize(t_loglik, P0, {"X": X, "y": np.asarray(ys[i])}, constraints=SUPPORT)
+        np.testing.assert_allclose(batch.params["nu"][i], ref.params["nu"], rtol=1e-9)
+        np.testing.assert_allclose(batch.cov[i], ref.cov, rtol=1e-8)
+
+
+def test_ready_made_models_carry_their_measured_mode():
+    assert models.student_t().hessian == "auto" and models.logit().hessian == "auto"
+    assert models.gamma().hessian == "batched" and models.weibull().hessian == "batched"
     model = models.student_t()
     default = models.fit(model, T_DATA)
     assert default._config.hessian == "columns"
@@ -59,5 +95,5 @@ def test_ready_made_models_choose_their_mode_and_fit_can_override_it():
 
 
 def test_unknown_hessian_mode_is_named():
-    with pytest.raises(ValueError, match="hessian: unknown 'column'"):
+    with pytest.raises(ValueError, match="hessian: unknown 'column'; expected 'auto' or one of"):
         jaxmle.maximize(t_loglik, P0, T_DATA, constraints=SUPPORT, hessian="column")

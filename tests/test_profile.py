@@ -92,9 +92,11 @@ def test_grid_values_equal_separate_fixed_fits(normal_fit, mu_profile):
 
 
 def test_refits_use_the_config_make_solver_builds_with_fixed(normal_fit):
-    # the profile solve of mu is make_solver(..., fixed={"mu": True}) with everything else from res
+    # the profile solve of mu is make_solver(..., fixed={"mu": True}) with everything else from res,
+    # including the Hessian mode that maximize chose for the model (hessian="auto" resolved)
     expected = jaxmle.make_solver(zoo.normal, normal_fit.params, constraints={"sigma": "positive"},
-                                  fixed={"mu": True}).config
+                                  fixed={"mu": True}, hessian=normal_fit._config.hessian).config
+    assert normal_fit._config.hessian in ("batched", "columns")
     assert _profile_config(normal_fit._config, zoo.normal, 0, 0) == expected
 
 

@@ -108,7 +108,7 @@ def negative_binomial() -> Model:
     """
     return Model(
         name="negative_binomial", loglik=_nb2_loglik, start=_nb2_start, constraints={"alpha": "positive"},
-        hessian="columns", simulate=_nb2_simulate, doc=negative_binomial.__doc__,
+        simulate=_nb2_simulate, doc=negative_binomial.__doc__,
     )
 
 
@@ -158,6 +158,7 @@ def gamma() -> Model:
     ``n (trigamma(k) - 1/k)``.
     """
     return Model(
+        hessian="batched",  # measured faster than "columns", which "auto" would pick (scalar shape)
         name="gamma", loglik=_gamma_loglik, start=_gamma_start, constraints={"shape": "positive"},
         expected_info=_gamma_expected_info, simulate=_gamma_simulate, doc=gamma.__doc__,
     )

@@ -214,5 +214,5 @@ def student_t() -> Model:
     return Model(
         name="student_t", loglik=_student_t_loglik, start=_student_t_start,
         constraints={"nu": "positive", "sigma": "positive"}, expected_info=_student_t_expected_info,
-        hessian="columns", simulate=_student_t_simulate, doc=student_t.__doc__,
+        simulate=_student_t_simulate, doc=student_t.__doc__,
     )

@@ -39,8 +39,7 @@ class Model:
         the model at ``params`` (the parametric bootstrap's simulator), or None.
       cov_type: the covariance :func:`fit` reports unless told otherwise.
       hessian: how :func:`fit` computes Hessians unless told otherwise (``maximize``'s
-        ``hessian=``): "columns" for models whose scalar parameters enter every observation
-        through special functions, where it is the faster; "batched" otherwise.
+        ``hessian=``; "auto" lets ``maximize`` choose from the log-likelihood's structure).
       smooth: False when the log-likelihood is not twice differentiable in the parameters at the
         optimum (the Laplace/LAD model): covariances from the observed information (oim, robust,
         cluster) then do not estimate the sampling variance and :func:`fit` refuses them.
@@ -57,7 +56,7 @@ class Model:
     expected_info: Callable | None = None
     simulate: Callable | None = None
     cov_type: str = "oim"
-    hessian: str = "batched"
+    hessian: str = "auto"
     smooth: bool = True
     doc: str = dataclasses.field(default="", compare=False, repr=False)
 
