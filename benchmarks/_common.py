@@ -84,8 +84,9 @@ def jaxmle_w1(data: dict, p: int = W1_P):
     return jaxmle.maximize(jax_poisson_loglik, {"beta": jnp.zeros(p)}, data, method="newton")
 
 
-def jaxmle_w2(data: dict, start: np.ndarray, hessian: str = "batched"):
-    """W2's fit; ``hessian="columns"`` is the tuned variant (one Hessian column per direction)."""
+def jaxmle_w2(data: dict, start: np.ndarray, hessian: str = "auto"):
+    """W2's fit (``hessian="auto"``, the default, picks "columns" for this model; ``"batched"`` is the
+    other way to compute its Hessians, for comparison)."""
     import jax.numpy as jnp
     import jaxmle
 
