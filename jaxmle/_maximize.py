@@ -93,7 +93,7 @@ def maximize(
         speed differs. "batched": all directions in one forward-over-reverse pass (fastest where
         parameters enter through products with the data, e.g. regression coefficients);
         "columns": the gradient linearized once, then one column per direction (several times
-        faster, and quicker to compile, where a scalar parameter enters a transcendental function
+        faster where a scalar parameter enters a transcendental function
         of every observation, e.g. a Student-t's degrees of freedom); "auto" (default) picks
         "columns" exactly in that case, from the jaxpr of ``loglik`` (see the performance guide).
 

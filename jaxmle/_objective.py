@@ -21,8 +21,8 @@ from ._layout import Layout
 #   coefficients: the k directions become one matrix product).
 # "columns": the gradient linearized once (``jax.linearize``), then one Hessian column per
 #   direction in a ``lax.map``; faster where scalar parameters enter every observation through
-#   special functions (a Student-t's degrees of freedom), whose batched derivatives XLA's CPU
-#   backend runs several times slower, and it compiles less (benchmarks/RESULTS.md).
+#   transcendental functions (a Student-t's degrees of freedom), whose batched derivatives XLA's
+#   CPU backend runs up to 2.5 times slower (benchmarks/RESULTS.md, sixth session).
 HESSIAN_MODES = ("batched", "columns")
 
 
