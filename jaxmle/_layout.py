@@ -138,11 +138,17 @@ def build_layout(params0, constraints, fixed) -> Layout:
     u_start = 0
     for spec, sup, shape, label in zip(fixed_specs, supports, shapes, labels):
         m = math.prod(shape)
-        mask = np.asarray(spec, dtype=bool)
+        raw = np.asarray(spec)
+        if raw.dtype != bool and not (np.issubdtype(raw.dtype, np.integer) and np.isin(raw, (0, 1)).all()):
+            raise ValueError(f"fixed for {label!r} must hold booleans (True: held at its start value), got {spec!r}")
+        mask = raw.astype(bool)
         if mask.ndim == 0:
             mask = np.full(shape, bool(mask))
         if mask.shape != shape:
-            raise ValueError(f"fixed for {label!r} has shape {mask.shape}, expected a bool or shape {shape}")
+            raise ValueError(
+                f"fixed for {label!r} has shape {mask.shape}, expected a bool or shape {shape} (a list or array of "
+                "booleans is the mask of one array leaf; for several leaves give a pytree prefix of params0, e.g. a "
+                "tuple of booleans for a tuple of parameters)")
         mask = mask.ravel()
         mu = sup.u_size(m)
         if not sup.elementwise:

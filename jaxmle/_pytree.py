@@ -82,4 +82,8 @@ def _fill_dicts(prefix, tree, *, default, arg, is_spec):
         if unknown:
             raise ValueError(f"{arg} names {unknown}, which are not in params0 (keys: {sorted(tree, key=str)})")
         return {k: _fill_dicts(prefix.get(k, default), tree[k], default=default, arg=arg, is_spec=is_spec) for k in tree}
+    if isinstance(prefix, (list, tuple)) and jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(tree)):
+        as_array = np.asarray(prefix)  # a per-element spec for an array leaf, written as a sequence
+        if as_array.dtype != object and is_spec(as_array):
+            return as_array
     return prefix

@@ -26,6 +26,20 @@ def test_fixed_parameter_equals_dropping_the_regressor():
     assert "(fixed)" in str(with_fixed.summary())
 
 
+@pytest.mark.parametrize("mask", [[0, 1, 0], (False, True, False), np.array([0, 1, 0])], ids=["ints", "tuple", "array"])
+def test_fixed_mask_of_an_array_leaf_may_be_ints_or_a_tuple(mask):
+    ref = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, fixed={"beta": [False, True, False]})
+    res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, fixed={"beta": mask})
+    np.testing.assert_array_equal(res.params["beta"], ref.params["beta"])
+    assert res.df_model == 2
+
+
+@pytest.mark.parametrize("mask", [[0, 2, 0], [0.0, 1.0, 0.0]], ids=["two", "floats"])
+def test_fixed_mask_that_is_not_boolean_is_refused(mask):
+    with pytest.raises(ValueError, match=r"fixed for 'beta' must hold booleans"):
+        jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, fixed={"beta": mask})
+
+
 def gaussian_known_scale(params, data):
     return zoo.normal({"mu": data["X"] @ params["beta"], "sigma": 1.0}, data["y"])
 
