@@ -74,6 +74,16 @@ def test_auto_picks_columns_where_a_scalar_parameter_enters_a_transcendental_per
     assert_same_fit(fits["columns"], jaxmle.maximize(t_loglik, P0, T_DATA, constraints=SUPPORT, hessian="batched"))
 
 
+def test_auto_is_batched_off_the_cpu(monkeypatch):
+    """The slow batched derivatives are XLA:CPU's; a GPU or TPU runs one batched pass."""
+    from jaxmle import _hessian_mode
+
+    params = {"beta": jnp.zeros(2), "sigma": jnp.asarray(1.0), "nu": jnp.asarray(5.0)}
+    assert _hessian_mode.choose(t_loglik, params, T_DATA, zoo.N) == "columns"
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert _hessian_mode.choose(t_loglik, params, T_DATA, zoo.N) == "batched"
+
+
 def test_auto_under_vmap_of_make_solver():
     solve = jaxmle.make_solver(t_loglik, P0, constraints=SUPPORT, cov_type="oim")
     ys = np.stack([T_DATA["y"], T_DATA["y"] + 0.1])
