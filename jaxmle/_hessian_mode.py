@@ -88,21 +88,22 @@ def _scalar_reaches_transcendental(jaxpr, depends, n) -> bool:
             flags = [dep(a) for a in eqn.invars]
             for sub in jex_core.jaxprs_in_params(eqn.params):
                 inner = getattr(sub, "jaxpr", sub)
-                if _scalar_reaches_transcendental(inner, _inner_flags(flags, len(inner.invars)), n):
+                if _scalar_reaches_transcendental(inner, _inner_flags(eqn.primitive.name, flags, len(inner.invars)), n):
                     return True
         for v in eqn.outvars:
             env[v] = d
     return False
 
 
-def _inner_flags(flags, k):
-    """The dependence flags of a nested jaxpr's k inputs: the call's own inputs one to one (a jit,
-    a custom derivative rule, a scan), the operands after a cond's index; otherwise (a while loop's
-    split of its inputs) every input counts as dependent, which can only err towards "columns"."""
-    if k == len(flags):
-        return flags
-    if k == len(flags) - 1:
+def _inner_flags(primitive: str, flags, k):
+    """The dependence flags of the k inputs of a jaxpr nested in an equation with input ``flags``:
+    a cond's branches take the operands after its index; a call (jit, custom derivative rules, a
+    scan) takes the equation's inputs one to one; otherwise (a while loop's split of its inputs)
+    every input counts as dependent, which can only err towards "columns"."""
+    if primitive == "cond" and k == len(flags) - 1:
         return flags[1:]
+    if k == len(flags) and primitive != "while":
+        return flags
     return [True] * k
 
 

@@ -74,6 +74,24 @@ def test_auto_picks_columns_where_a_scalar_parameter_enters_a_transcendental_per
     assert_same_fit(fits["columns"], jaxmle.maximize(t_loglik, P0, T_DATA, constraints=SUPPORT, hessian="batched"))
 
 
+def test_auto_follows_the_parameters_into_control_flow():
+    """The jaxpr walk enters a cond's branches (its operands after the index) and a while loop."""
+    from jaxmle import _hessian_mode
+
+    def t_in_cond(params, data):
+        return jax.lax.cond(params["nu"] > 0, lambda p: t_loglik(p, data), lambda p: jnp.zeros(zoo.N), params)
+
+    def beta_in_loop(params, data):
+        eta = jax.lax.fori_loop(0, 2, lambda i, e: e + 0.5 * (data["X"] @ params["beta"]), jnp.zeros(zoo.N))
+        return stats.norm.logpdf(data["y"], eta, params["sigma"])
+
+    t_params = {"beta": jnp.zeros(2), "sigma": jnp.asarray(1.0), "nu": jnp.asarray(5.0)}
+    assert _hessian_mode.choose(t_in_cond, t_params, T_DATA, zoo.N) == "columns"
+    normal_params = {"beta": jnp.zeros(2), "sigma": jnp.asarray(1.0)}
+    assert _hessian_mode.choose(beta_in_loop, normal_params, T_DATA, zoo.N) == "batched"
+    assert _hessian_mode.choose(normal_loglik, normal_params, T_DATA, zoo.N) == "batched"
+
+
 def test_auto_is_batched_off_the_cpu(monkeypatch):
     """The slow batched derivatives are XLA:CPU's; a GPU or TPU runs one batched pass."""
     from jaxmle import _hessian_mode

@@ -158,7 +158,7 @@ def gamma() -> Model:
     ``n (trigamma(k) - 1/k)``.
     """
     return Model(
-        hessian="batched",  # measured faster than "columns", which "auto" would pick (scalar shape)
         name="gamma", loglik=_gamma_loglik, start=_gamma_start, constraints={"shape": "positive"},
         expected_info=_gamma_expected_info, simulate=_gamma_simulate, doc=gamma.__doc__,
+        hessian="batched",  # measured faster than "columns", which "auto" would pick (a scalar shape)
     )

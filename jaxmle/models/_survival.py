@@ -153,7 +153,7 @@ def weibull() -> Model:
     ``data["censor_time"]`` when present (otherwise uncensored).
     """
     return Model(
-        hessian="batched",  # measured faster than "columns", which "auto" would pick (scalar shape)
         name="weibull", loglik=_weibull_loglik, start=_weibull_start, constraints={"shape": "positive"},
         simulate=_weibull_simulate, doc=weibull.__doc__,
+        hessian="batched",  # measured faster than "columns", which "auto" would pick (a scalar shape)
     )
