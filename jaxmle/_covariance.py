@@ -7,7 +7,8 @@ outer product of per-observation scores and ``I`` the expected information:
 cov_type       covariance of z
 =============  ==============================================================================
 ``"oim"``      ``A^-1`` (inverse observed information)
-``"opg"``      ``B^-1`` with ``B = sum_i w_i s_i s_i^T`` (outer product of gradients)
+``"opg"``      ``(B + P)^-1`` with ``B = sum_i w_i s_i s_i^T`` (outer product of gradients) and
+               ``P`` minus the log prior's Hessian (0 without a prior: ``B^-1``)
 ``"robust"``   ``A^-1 B A^-1`` (Huber–White sandwich, no small-sample factor: statsmodels' HC0)
 ``"cluster"``  ``c A^-1 B_G A^-1`` with ``B_G = sum_g S_g S_g^T``, ``S_g`` the score sum of
                cluster g, and ``c = G/(G-1)`` (Stata's ``vce(cluster)``; ``cluster_correction=False``
@@ -15,6 +16,11 @@ cov_type       covariance of z
 ``"expected"`` ``I^-1`` (inverse expected Fisher information)
 ``"none"``     not computed (NaN)
 =============  ==============================================================================
+
+With a prior (MAP), ``A`` is the curvature of the log posterior, so ``"oim"`` is the Laplace
+covariance; ``"opg"`` and ``"expected"`` likewise add the prior's curvature ``P`` to ``B`` and ``I``
+(as BHHH and Fisher scoring do), while the sandwiches keep ``B`` of the likelihood's scores as
+their meat.
 
 The covariance of the constrained parameters is ``J cov_z J^T`` with ``J = d theta / d z`` (the
 delta method); fixed parameters get zero rows. A singular or indefinite matrix is never
@@ -45,14 +51,19 @@ class CovarianceResult:
     null_theta: np.ndarray | None = None  # (k, m) the flat (unidentified) directions in theta, J N
 
 
-def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None, cluster_correction=True):
+def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None, cluster_correction=True,
+             prior_curvature=None):
     """Return a :class:`CovarianceResult` for ``cov_type`` from the parts at the optimum.
 
     Besides the covariance (NaN for unidentified parameters) it keeps, for a singular but not
     indefinite matrix, the same formula with generalized inverses and the flat directions: a
     function whose gradient is orthogonal to them (an estimable function, e.g. the sum of two
-    collinear coefficients) has a finite variance (:meth:`MLEResult.transform`)."""
+    collinear coefficients) has a finite variance (:meth:`MLEResult.transform`). ``expected``
+    already includes the prior's curvature; ``prior_curvature`` (minus the log prior's Hessian in z,
+    None without a prior) is added to the meat for ``"opg"``."""
     jac = np.asarray(jac, dtype=np.float64)
+    if cov_type == "opg" and prior_curvature is not None:
+        meat = np.asarray(meat, dtype=np.float64) + np.asarray(prior_curvature, dtype=np.float64)
     a = -np.asarray(hess_z, dtype=np.float64)
     a_g, a_null, a_bad, min_eig = generalized_inverse(a)
     a_inv = np.where(a_bad[:, None] | a_bad[None, :], np.nan, a_g)
@@ -113,7 +124,7 @@ def batch_assemble(cov_type: str, parts):
     if cov_type == "oim":
         cov_z = _inverse_or_nan(-parts.hess_z)
     elif cov_type == "opg":
-        cov_z = _inverse_or_nan(parts.meat)
+        cov_z = _inverse_or_nan(parts.meat + parts.prior_curvature)
     elif cov_type == "robust":
         a_inv = _inverse_or_nan(-parts.hess_z)
         cov_z = a_inv @ parts.meat @ a_inv

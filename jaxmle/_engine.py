@@ -78,6 +78,7 @@ class InferenceParts(NamedTuple):
     jac: jax.Array  # d theta / d z, (k, k_free)
     meat: Any  # sum of outer products of (cluster-summed) scores, or None
     expected: Any  # expected information in z, or None
+    prior_curvature: jax.Array  # minus the Hessian of the log prior in z, (k_free, k_free) (0 without a prior)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +168,7 @@ class Engine:
             meat=meat,
             # (with a prior, its curvature added: the Laplace approximation, as for Fisher scoring)
             expected=obj.expected_information(z) - obj.prior_hessian(z) if expected else None,
+            prior_curvature=-obj.prior_hessian(z),
         )
         return out, self.key.layout.constrain(out.u), parts
 

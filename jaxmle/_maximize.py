@@ -159,7 +159,8 @@ def maximize(
             f"covariance has rank at most {n_groups - 1}, so joint tests of more than {n_groups - 1} restrictions "
             "are impossible and the standard errors rest on very few clusters", JaxmleWarning)
     covres = _covariance.assemble(
-        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction
+        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction,
+        prior_curvature=parts.prior_curvature,
     )
     unidentified = _diagnose(layout, covres, parts.jac)
     boundary = _check_boundary(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior))

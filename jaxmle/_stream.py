@@ -193,7 +193,7 @@ def maximize_stream(
             n += jax.tree_util.tree_leaves(chunk)[0].shape[0]
         ll, grad, hess, outer = total
         prior, prior_grad, prior_hess, jac = (np.asarray(p, dtype=np.float64) for p in prior_fn(u))
-        return ll, prior, grad + prior_grad, hess + prior_hess, outer, jac, n
+        return ll, prior, grad + prior_grad, hess + prior_hess, outer, jac, n, -prior_hess
 
     with _dtypes.precision_scope(np_dtype):
         u = np.asarray(layout.unconstrain(_dtypes.cast_data(params0, np_dtype)), dtype=np_dtype)
@@ -218,7 +218,7 @@ def maximize_stream(
             return int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
 
         while True:
-            ll, prior, grad, hess, outer, jac, n = derivative_pass(u)
+            ll, prior, grad, hess, outer, jac, n, prior_curvature = derivative_pass(u)
             z = np.asarray(layout.free_part(jnp.asarray(u)))
             f = -(ll + prior)
             eig_np = scaled_eigh(-hess, np)  # of the objective's Hessian (NumPy: no eager device op)
@@ -266,7 +266,7 @@ def maximize_stream(
     if status != _status.CONVERGED:
         what = f"{n_epochs} epoch(s) and {n_iter} Newton iterations" if first_order else f"{n_iter} iterations"
         _warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning)
-    covres = _covariance.assemble(cov_type, hess, jac, outer)
+    covres = _covariance.assemble(cov_type, hess, jac, outer, prior_curvature=prior_curvature)
     unidentified = _diagnose(layout, covres, jac)
     boundary = _check_boundary(layout, np.asarray(u), hess, float(ll + prior))
     on_boundary = np.isin(np.asarray(layout.names), boundary)

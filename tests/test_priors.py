@@ -50,6 +50,36 @@ def test_normal_prior_laplace_covariance(ridge_data, ridge_fit):
     np.testing.assert_allclose(ridge_fit.cov, np.linalg.inv(X.T @ X / SIGMA**2 + np.eye(3) / TAU**2), rtol=1e-8)
 
 
+def map_opg_and_sandwich(data):
+    """Closed forms at the ridge MAP: (B + I/tau^2)^-1 and the sandwich A^-1 B A^-1."""
+    X, y = data["X"], data["y"]
+    beta = np.linalg.solve(X.T @ X + SIGMA**2 / TAU**2 * np.eye(3), X.T @ y)
+    scores = ((y - X @ beta) / SIGMA**2)[:, None] * X
+    meat, bread = scores.T @ scores, np.linalg.inv(X.T @ X / SIGMA**2 + np.eye(3) / TAU**2)
+    return {"opg": np.linalg.inv(meat + np.eye(3) / TAU**2), "robust": bread @ meat @ bread}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["maximize", "maximize_stream"])
+def test_opg_and_sandwich_of_a_map_fit(ridge_data, stream):
+    """opg adds the prior's curvature to the scores' outer product B, as "oim" and "expected"
+    include it; the sandwich keeps B of the likelihood as its meat."""
+    for cov_type, ref in map_opg_and_sandwich(ridge_data).items():
+        if stream:
+            res = jaxmle.maximize_stream(gaussian_known_sigma, {"beta": jnp.zeros(3)}, lambda: [ridge_data],
+                                         log_prior=priors.normal(TAU), cov_type=cov_type)
+        else:
+            res = jaxmle.maximize(gaussian_known_sigma, {"beta": jnp.zeros(3)}, ridge_data, log_prior=priors.normal(TAU),
+                                  cov_type=cov_type)
+        np.testing.assert_allclose(res.cov, ref, rtol=1e-8)
+
+
+def test_batched_opg_of_a_map_fit_adds_the_prior(ridge_data):
+    solve = jaxmle.make_solver(gaussian_known_sigma, {"beta": jnp.zeros(3)}, log_prior=priors.normal(TAU), cov_type="opg")
+    with jax.enable_x64(True):
+        batch = solve({"beta": jnp.zeros(3)}, {k: jnp.asarray(v) for k, v in ridge_data.items()})
+    np.testing.assert_allclose(batch.cov, map_opg_and_sandwich(ridge_data)["opg"], rtol=1e-8)
+
+
 def test_map_summary_and_log_prior_without_constant(ridge_fit):
     assert ridge_fit.is_map
     assert "MAP" in str(ridge_fit.summary())
