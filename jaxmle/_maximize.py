@@ -146,10 +146,15 @@ def maximize(
     out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
 
     converged = status == _status.CONVERGED
+    boundary = tuple(_boundary_names(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior)))
     if not converged:
         detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
                   "estimates of real-valued parameters are where the iterations stopped, not a maximum"
                   if status == _status.UNBOUNDED else f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}")
+        if boundary and status != _status.UNBOUNDED:
+            detail += (f"; {', '.join(boundary)} ran to the boundary of its support before the gradient vanished: "
+                       "the log-likelihood may have no finite maximum there (e.g. a scale going to 0 when the data "
+                       "are fitted exactly)")
         _warnings.warn(
             f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
             ConvergenceWarning)
@@ -163,7 +168,7 @@ def maximize(
         prior_curvature=parts.prior_curvature,
     )
     unidentified = _diagnose(layout, covres, parts.jac)
-    boundary = _check_boundary(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior))
+    _warn_boundary(boundary)
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(
@@ -338,12 +343,16 @@ def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_poste
     """Warn about estimates on the boundary of their support and return their names (``hess_z``:
     the log posterior's Hessian in the free unconstrained values, (k_free, k_free))."""
     near = tuple(_boundary_names(layout, u, hess_z, log_posterior))
-    if near:
+    _warn_boundary(near)
+    return near
+
+
+def _warn_boundary(names: tuple) -> None:
+    if names:
         _warnings.warn(
-            f"estimate on the boundary of its support for {', '.join(near)}; the MLE is not interior, so "
+            f"estimate on the boundary of its support for {', '.join(names)}; the MLE is not interior, so "
             "Wald standard errors do not apply there and are set to NaN (use a profile likelihood)",
             BoundaryWarning)
-    return near
 
 
 def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float) -> list:

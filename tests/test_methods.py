@@ -158,6 +158,23 @@ def test_boundary_estimate_warns():
     assert np.isnan(res.stderr["lam"])
 
 
+def test_a_scale_running_to_zero_is_named_in_the_convergence_warning():
+    # an exact linear fit: the normal log-likelihood rises without bound as sigma -> 0
+    x = np.column_stack([np.ones(zoo.N), np.linspace(0.0, 1.0, zoo.N)])
+    data = {"X": x, "y": x @ np.array([1.0, 2.0])}
+
+    def exact(params, d):
+        return zoo.normal({"mu": d["X"] @ params["beta"], "sigma": params["sigma"]}, d["y"])
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        res = jaxmle.maximize(exact, {"beta": jnp.zeros(2), "sigma": 1.0}, data, constraints={"sigma": "positive"})
+    found = {w.category: str(w.message) for w in record}
+    assert "sigma ran to the boundary of its support" in found[jaxmle.ConvergenceWarning]
+    assert "sigma" in found[jaxmle.BoundaryWarning]
+    assert not res.converged and res.boundary == ("sigma",) and res.params["sigma"] < 1e-8
+
+
 @pytest.mark.parametrize("units, support", [(1e12, "positive"), (1e-12, "positive"), (1.0, (0.0, 1e15))])
 def test_an_interior_estimate_far_from_one_is_not_a_boundary(units, support):
     # sigma = 2e12 (data in small units) has u = log(sigma) = 28.3, beyond the |u| > 25 that marks a
