@@ -164,12 +164,23 @@ def wald_test(res: MLEResult, R: Any, q: Any = None) -> TestResult:
     Returns:
       A :class:`TestResult` named ``"Wald test"``.
 
+    Warns:
+      JaxmleWarning: for a MAP (``log_prior``) fit, whose estimates are shrunk towards the prior
+      and whose ``V`` is the Laplace (posterior) covariance: the statistic then describes the
+      posterior, not a frequentist test with its nominal size (``lr_test`` and ``score_test``
+      refuse MAP fits).
+
     Raises:
       ValueError: a wrong shape of R or q, an unknown parameter name, a hypothesis on a fixed
         parameter, NaN in the covariance of the parameters involved (unidentified, on a boundary,
         or ``cov_type="none"``), or a singular ``R V R^T`` (redundant hypotheses).
     """
     _check_result(res, "wald_test", "res")
+    if res.is_map:
+        _warnings.warn(
+            "wald_test on a MAP (log_prior) fit: the estimates are shrunk towards the prior and the covariance is the "
+            "Laplace (posterior) one, so the statistic describes the posterior, not a Wald test with its nominal size "
+            "(fit without log_prior for that)", _warnings.JaxmleWarning)
     names = tuple(res.names)
     k = len(names)
     if isinstance(R, str) or isinstance(R, dict) or (

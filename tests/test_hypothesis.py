@@ -445,6 +445,14 @@ def test_lr_map_fit_raises(logit_full):
         jaxmle.lr_test(penalised, logit_full)
 
 
+def test_wald_on_a_map_fit_warns_but_computes():
+    penalised = jaxmle.maximize(logit_loglik, BETA0, LOGIT, log_prior=lambda p: -0.5 * jnp.sum(p["beta"] ** 2))
+    with pytest.warns(jaxmle.JaxmleWarning, match="wald_test on a MAP"):
+        test = jaxmle.wald_test(penalised, {"beta[1]": 0})
+    z = penalised.params["beta"][1] / penalised.stderr["beta"][1]
+    np.testing.assert_allclose(test.statistic, z**2, rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     "R, q, match",
     [
