@@ -30,6 +30,7 @@ pseudo-inverted silently: parameters in a null or negative-curvature direction g
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax.numpy as jnp
 import numpy as np
@@ -102,6 +103,18 @@ def assemble(cov_type: str, hess_z, jac, meat=None, expected=None, n_groups=None
         cov_generalized=jac @ cov_g @ jac.T if generalized else None,
         null_theta=jac @ null if generalized else None,
     )
+
+
+def effective_df(hess_z, prior_curvature) -> float:
+    """Effective number of parameters of a MAP fit, ``tr(A^-1 L) = k - tr(A^-1 P)`` with ``A = -H``
+    the log posterior's information, ``P`` the prior's curvature and ``L = A - P`` the
+    likelihood's (the trace of the ridge "hat" matrix; Hastie & Tibshirani's degrees of freedom of
+    a penalised fit). NaN when ``A`` is singular."""
+    a = -np.asarray(hess_z, dtype=np.float64)
+    try:
+        return float(a.shape[0] - np.trace(np.linalg.solve(a, np.asarray(prior_curvature, dtype=np.float64))))
+    except np.linalg.LinAlgError:
+        return math.nan
 
 
 BATCH_COV_TYPES = ("oim", "opg", "robust", "expected", "none")

@@ -196,6 +196,8 @@ def maximize(
             "curvature_min": float(out.curv_min),
             "curvature_max": float(out.curv_max),
             "information_min_eig": float(covres.info_min_eig),
+            **({"df_effective": _covariance.effective_df(parts.hess_z, parts.prior_curvature)}
+               if log_prior is not None else {}),
         },
         _layout=layout,
         _config=cfg,

@@ -118,6 +118,9 @@ class MLEResult(_CoefficientsMixin):
       unidentified: names of parameters with NaN standard errors (singular/indefinite information).
       boundary: names of constrained estimates on the boundary of their support (NaN standard errors).
       log_prior: the log prior at the estimate (0.0 without a prior).
+
+    For a MAP fit, ``info["df_effective"]`` holds its effective number of parameters, which
+    ``aic`` and ``bic`` charge instead of ``df_model``.
     """
 
     params: Any
@@ -166,19 +169,28 @@ class MLEResult(_CoefficientsMixin):
         return self._layout.k_free
 
     @property
+    def _df_criteria(self) -> float:
+        """The number of parameters AIC and BIC charge: ``df_model``, or for a MAP fit its effective
+        degrees of freedom ``info["df_effective"]`` (the prior shrinks the parameters, so they cost less)."""
+        return self.info.get("df_effective", self.df_model) if self.is_map else self.df_model
+
+    @property
     def aic(self) -> float:
-        """Akaike information criterion ``-2 loglik + 2 df_model``."""
-        return -2.0 * self.loglik + 2.0 * self.df_model
+        """Akaike information criterion ``-2 loglik + 2 df``: ``df = df_model``, or for a MAP fit the
+        effective degrees of freedom ``info["df_effective"] = tr(A^-1 L)`` (A: the log posterior's
+        information, L: the likelihood's; the trace of the ridge hat matrix), as mgcv's AIC of a
+        penalised fit."""
+        return -2.0 * self.loglik + 2.0 * self._df_criteria
 
     @property
     def bic(self) -> float:
-        """Bayesian information criterion ``-2 loglik + log(n) df_model``, with n = ``wnobs`` (the sum
-        of the frequency weights; ``nobs`` without weights); NaN when the sample size is unknown
-        (``data=None``: a loglik that is not a sum over observations)."""
+        """Bayesian information criterion ``-2 loglik + log(n) df`` (df as for :attr:`aic`), with n =
+        ``wnobs`` (the sum of the frequency weights; ``nobs`` without weights); NaN when the sample
+        size is unknown (``data=None``: a loglik that is not a sum over observations)."""
         n = self.wnobs if self.wnobs is not None else self.nobs
         if not n:
             return math.nan
-        return -2.0 * self.loglik + math.log(n) * self.df_model
+        return -2.0 * self.loglik + math.log(n) * self._df_criteria
 
     # ---- delta method -------------------------------------------------------------------------
     def transform(self, fn: Callable) -> DeltaResult:
@@ -248,7 +260,7 @@ class MLEResult(_CoefficientsMixin):
         ]
         if self.is_map:
             left.append(("Log prior:", f"{self.log_prior:.6g}"))
-            right.append(("", ""))
+            right.append(("Effective df:", f"{self._df_criteria:.4g}"))
         if self.n_groups:
             left.append(("Clusters:", str(self.n_groups)))
             right.append(("", ""))

@@ -279,6 +279,7 @@ def maximize_stream(
         unidentified=unidentified, boundary=boundary, is_map=log_prior is not None, n_groups=None,
         info={"n_halvings": halvings, "curvature_min": float(eig_np.lam[0]), "curvature_max": float(eig_np.lam[-1]),
               "information_min_eig": float(covres.info_min_eig), "newton_step_se": _newton_step_se(eig_np, grad),
+              **({"df_effective": _covariance.effective_df(hess, prior_curvature)} if log_prior is not None else {}),
               **sgd_info},
         _layout=layout, _config=cfg, _scalar=False,
         _u=np.asarray(u, dtype=np.float64), _hess_z=hess, _cov_g=cov_g, _null=covres.null_theta,

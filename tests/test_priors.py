@@ -80,6 +80,23 @@ def test_batched_opg_of_a_map_fit_adds_the_prior(ridge_data):
     np.testing.assert_allclose(batch.cov, map_opg_and_sandwich(ridge_data)["opg"], rtol=1e-8)
 
 
+def test_map_information_criteria_use_the_effective_degrees_of_freedom(ridge_data, ridge_fit):
+    """Ridge: df = tr(X (X'X + SIGMA^2/TAU^2 I)^-1 X'), the trace of the hat matrix."""
+    X = ridge_data["X"]
+    df = np.trace(X @ np.linalg.solve(X.T @ X + SIGMA**2 / TAU**2 * np.eye(3), X.T))
+    assert 2.0 < df < 3.0
+    np.testing.assert_allclose(ridge_fit.info["df_effective"], df, rtol=1e-8)
+    np.testing.assert_allclose(ridge_fit.aic, -2 * ridge_fit.loglik + 2 * df, rtol=1e-12)
+    np.testing.assert_allclose(ridge_fit.bic, -2 * ridge_fit.loglik + np.log(200) * df, rtol=1e-12)
+    assert "Effective df:" in str(ridge_fit.summary())
+    streamed = jaxmle.maximize_stream(gaussian_known_sigma, {"beta": jnp.zeros(3)}, lambda: [ridge_data],
+                                      log_prior=priors.normal(TAU))
+    np.testing.assert_allclose(streamed.info["df_effective"], df, rtol=1e-8)
+    ml = jaxmle.maximize(gaussian_known_sigma, {"beta": jnp.zeros(3)}, ridge_data)
+    assert "df_effective" not in ml.info
+    np.testing.assert_allclose(ml.aic, -2 * ml.loglik + 6, rtol=1e-12)
+
+
 def test_map_summary_and_log_prior_without_constant(ridge_fit):
     assert ridge_fit.is_map
     assert "MAP" in str(ridge_fit.summary())
