@@ -166,9 +166,9 @@ def wald_test(res: MLEResult, R: Any, q: Any = None) -> TestResult:
 
     Warns:
       JaxmleWarning: for a MAP (``log_prior``) fit, whose estimates are shrunk towards the prior
-      and whose ``V`` is the Laplace (posterior) covariance: the statistic then describes the
-      posterior, not a frequentist test with its nominal size (``lr_test`` and ``score_test``
-      refuse MAP fits).
+        and whose ``V`` is the Laplace (posterior) covariance: the statistic then describes the
+        posterior, not a frequentist test with its nominal size (``lr_test`` and ``score_test``
+        refuse MAP fits).
 
     Raises:
       ValueError: a wrong shape of R or q, an unknown parameter name, a hypothesis on a fixed
