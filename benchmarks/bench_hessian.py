@@ -19,15 +19,42 @@ import warnings
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C  # noqa: E402
+from bench_bootstrap import logistic  # noqa: E402  (W3's log-likelihood)
+
 MODES = ("batched", "columns")
 
 
-def problems(n: int):
-    """(name, loglik, params0, data, constraints) of each benchmarked model."""
-    import jax
-    import jax.numpy as jnp
-    from jax.scipy import special, stats
+def normal_loglik(params, d):
+    from jax.scipy import stats
 
+    return stats.norm.logpdf(d["y"], d["X"] @ params["beta"], params["sigma"])
+
+
+def nb2_loglik(params, d):
+    """NB2 as a user writes it with gammaln (jaxmle.models.negative_binomial is written differently)."""
+    import jax.numpy as jnp
+    from jax.scipy import special
+
+    mu, r = jnp.exp(d["X"] @ params["beta"]), 1.0 / params["alpha"]
+    return (special.gammaln(d["y"] + r) - special.gammaln(r) - special.gammaln(d["y"] + 1)
+            + r * jnp.log(r / (r + mu)) + d["y"] * jnp.log(mu / (r + mu)))
+
+
+def mixture_loglik(params, y):
+    import jax.numpy as jnp
+    from jax.scipy import stats
+
+    w = params["w"]
+    return jnp.logaddexp(jnp.log(w) + stats.norm.logpdf(y, params["mu1"], params["s1"]),
+                         jnp.log1p(-w) + stats.norm.logpdf(y, params["mu2"], params["s2"]))
+
+
+def problems(n: int):
+    """(name, loglik, params0, data, constraints) of each benchmarked model: the W1 (Poisson), W2
+    (Student-t) and W3 (logistic) log-likelihoods at two sizes of the design, plus NB2, normal and
+    mixture models."""
     rng = np.random.default_rng(0)
     out = []
     for p in (5, 20):
@@ -38,45 +65,21 @@ def problems(n: int):
         y_c = rng.poisson(np.exp(eta)).astype(float)
         y_nb = rng.negative_binomial(2.0, 2.0 / (2.0 + np.exp(eta))).astype(float)
         y_b = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
-
-        def t_ll(params, d):
-            return stats.t.logpdf(d["y"], params["nu"], loc=d["X"] @ params["beta"], scale=params["sigma"])
-
-        def normal_ll(params, d):
-            return stats.norm.logpdf(d["y"], d["X"] @ params["beta"], params["sigma"])
-
-        def nb2_ll(params, d):
-            mu, r = jnp.exp(d["X"] @ params["beta"]), 1.0 / params["alpha"]
-            return (special.gammaln(d["y"] + r) - special.gammaln(r) - special.gammaln(d["y"] + 1)
-                    + r * jnp.log(r / (r + mu)) + d["y"] * jnp.log(mu / (r + mu)))
-
-        def poisson_ll(params, d):
-            return stats.poisson.logpmf(d["y"], jnp.exp(d["X"] @ params["beta"]))
-
-        def logit_ll(params, d):
-            e = d["X"] @ params["beta"]
-            return d["y"] * e - jax.nn.softplus(e)
-
         b0 = np.zeros(p)
         out += [
-            (f"Student-t regression, p={p} + sigma, nu", t_ll, {"beta": b0, "sigma": 1.0, "nu": 5.0},
-             {"X": X, "y": y_t}, {"sigma": "positive", "nu": "positive"}),
-            (f"negative binomial (NB2), p={p} + alpha", nb2_ll, {"beta": b0, "alpha": 1.0}, {"X": X, "y": y_nb},
+            (f"Student-t regression, p={p} + sigma, nu", C.jax_t_loglik, {"beta": b0, "sigma": 1.0, "nu": 5.0},
+             {"X": X, "y": y_t}, C.W2_CONSTRAINTS),
+            (f"negative binomial (NB2), p={p} + alpha", nb2_loglik, {"beta": b0, "alpha": 1.0}, {"X": X, "y": y_nb},
              {"alpha": "positive"}),
-            (f"normal regression, p={p} + sigma", normal_ll, {"beta": b0, "sigma": 1.0}, {"X": X, "y": y_n},
+            (f"normal regression, p={p} + sigma", normal_loglik, {"beta": b0, "sigma": 1.0}, {"X": X, "y": y_n},
              {"sigma": "positive"}),
-            (f"Poisson regression, p={p}", poisson_ll, {"beta": b0}, {"X": X, "y": y_c}, None),
-            (f"logistic regression, p={p}", logit_ll, {"beta": b0}, {"X": X, "y": y_b}, None),
+            (f"Poisson regression, p={p}", C.jax_poisson_loglik, {"beta": b0}, {"X": X, "y": y_c}, None),
+            (f"logistic regression, p={p}", logistic, {"beta": b0}, {"X": X, "y": y_b}, None),
         ]
     y_m = np.r_[rng.normal(-1.0, 1.0, n // 2), rng.normal(2.0, 0.5, n - n // 2)]
-
-    def mixture_ll(params, y):
-        w = params["w"]
-        return jnp.logaddexp(jnp.log(w) + stats.norm.logpdf(y, params["mu1"], params["s1"]),
-                             jnp.log1p(-w) + stats.norm.logpdf(y, params["mu2"], params["s2"]))
-
-    out.append(("two-normal mixture (5 scalars)", mixture_ll, {"w": 0.4, "mu1": -0.5, "s1": 1.0, "mu2": 1.5, "s2": 1.0},
-                y_m, {"w": "unit_interval", "s1": "positive", "s2": "positive"}))
+    out.append(("two-normal mixture (5 scalars)", mixture_loglik,
+                {"w": 0.4, "mu1": -0.5, "s1": 1.0, "mu2": 1.5, "s2": 1.0}, y_m,
+                {"w": "unit_interval", "s1": "positive", "s2": "positive"}))
     return out
 
 
