@@ -227,7 +227,7 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     eig = scaled_eigh(-np.asarray(parts.hess_z, dtype=np.float64), np)  # the objective -log posterior's
     if not eig.lam[0] >= -NEG_CURV_TOL * np.max(np.abs(eig.lam)):
         return False  # negative curvature: a saddle (diagnosed by the Hessian check), not a flat rise
-    step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, np)
+    step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, z, xp=np)
     size = float(relative_size(np.where(mask, step, 0.0), z, np))
     if not (np.isfinite(size) and size > FLAT_STEP):
         return False
@@ -236,7 +236,7 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     f_now = -float(out.log_posterior)
     if not (np.isfinite(f_next) and f_next <= f_now + 10 * np.finfo(u.dtype).eps * abs(f_now)):
         return False  # (at infinity the rise can be below f's rounding level: not required)
-    next_step = modified_newton_direction(g_next, scaled_eigh(m_next, np), np)
+    next_step = modified_newton_direction(g_next, scaled_eigh(m_next, np), z + step, step, np)
     return float(relative_size(np.where(mask, next_step, 0.0), z + step, np)) > FLAT_RATIO * size
 
 

@@ -3,14 +3,16 @@
 All three take the step ``d = -M^+ g`` on the objective ``f = -log L`` with a backtracking
 (Armijo) line search, and differ only in the curvature matrix ``M``:
 
-* ``"newton"``: the exact Hessian of ``f``. Where it is not positive definite the step uses the
-  eigenvalue-modified matrix ``V |Lambda| V^T`` (|eigenvalues|, floored), which turns uphill
-  curvature into descent, and adds a move along the most negative-curvature eigenvector, so the
-  iteration never stops at a saddle point (``converged`` also requires ``H`` positive definite).
-  The eigenvalues are those of the Jacobi-scaled matrix ``S M S`` (unit diagonal,
-  :func:`scaled_eigh`), so these tests do not depend on the parameters' units: a coefficient of
-  1e-7 next to one of 1 gives Hessian eigenvalues 1e14 apart, which unscaled would read as
-  singular.
+* ``"newton"``: the exact Hessian of ``f``. Where it is not positive definite, the directions of
+  positive curvature keep their Newton step while along the negative and nearly flat ones the
+  eigenvalues are raised (to at least ``|lambda_min|``) so that the step there is no longer than
+  the Newton part, plus a bounded move along the most negative-curvature eigenvector near a
+  saddle's stable manifold: uphill curvature is turned into descent and the iteration never stops
+  at a saddle point (``converged`` also requires ``H`` positive definite); see
+  :func:`modified_newton_direction`. The eigenvalues are those of the Jacobi-scaled matrix
+  ``S M S`` (unit diagonal, :func:`scaled_eigh`), so these tests do not depend on the parameters'
+  units: a coefficient of 1e-7 next to one of 1 gives Hessian eigenvalues 1e14 apart, which
+  unscaled would read as singular.
 * ``"fisher"``: expected information ``J^T I(theta) J`` (plus the prior's Hessian).
 * ``"bhhh"``: outer product of the per-observation scores ``sum_i w_i s_i s_i^T`` (plus the prior's
   Hessian) — Berndt, Hall, Hall and Hausman (1974).
@@ -109,9 +111,9 @@ class SecondOrderSolver:
                            zero, jnp.ones((), dtype), jnp.zeros((), dtype), z0, zeros, jnp.zeros((), dtype),
                            jnp.array(True), zeros)
 
-    def direction(self, g, eig: Eigen):
-        """:func:`modified_newton_direction` (traced)."""
-        return modified_newton_direction(g, eig)
+    def direction(self, g, eig: Eigen, z, last_move=None):
+        """:func:`modified_newton_direction` at ``z`` (traced)."""
+        return modified_newton_direction(g, eig, z, last_move)
 
     def step(self, obj, state: NewtonState, tol, max_iter, verbose=False) -> NewtonState:
         """One evaluation of (f, g, M), at ``state.trial``. An accepted trial (Armijo, or ``forced``:
@@ -157,12 +159,12 @@ class SecondOrderSolver:
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
         last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
         eig = scaled_eigh(m)
-        converged = self.converged(z, f, g, eig, tol)
+        converged = self.converged(z, f, g, eig, tol, stuck=moved & at_rounding_level(z - state.z, state.z))
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton
         status = self.with_unbounded(obj.layout, status, z, newton, last_step)
         running = status == _status.RUNNING
-        d = self.direction(g, eig)
+        d = self.direction(g, eig, z, z - state.z)
         # On convergence with an exact, positive definite Hessian take the final Newton step
         # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
         # squares the remaining error, so estimates reach machine precision for free. f, g and
@@ -211,18 +213,29 @@ class SecondOrderSolver:
         ok = self.sufficient_decrease(f, f_new, magnitude, t, slope)
         return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0)
 
-    def converged(self, z, f, g, eig: Eigen, tol):
+    def converged(self, z, f, g, eig: Eigen, tol, stuck=False):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding
         level of z (|d_j| <= 10 eps max(|z_j|, 1)), where floating point allows no further
-        progress. Newton also requires the Hessian to be positive definite (no saddle point).
-        ``eig``: the scaled eigensystem of M (:func:`scaled_eigh`)."""
+        progress. Newton also requires the Hessian to be positive definite (no saddle point), and
+        accepts a ``stuck`` point (the last accepted step was below the rounding level of z: the
+        line search rejected every longer one) where the gain Newton predicts,
+        ``g^T H^-1 g / 2``, is below f's rounding level (``10 eps |f|``): there the Armijo test sees
+        noise. ``eig``: the scaled eigensystem of M (:func:`scaled_eigh`). Returns a bool scalar."""
         scale = jnp.max(jnp.abs(eig.lam))
         small = relative_gradient(g, z, f) <= tol
         positive, step = newton_step(g, eig)
         done = small | (positive & at_rounding_level(step, z))
         if self.curvature != "hessian":
             return done
-        return done & (eig.lam[0] >= -NEG_CURV_TOL * scale)
+        # Where the log-likelihood's terms are less accurate than eps (special functions; a
+        # per-observation constant's error times n), the gradient's noise can sit above tol where
+        # no step can show a decrease any more: the Newton step is rejected on f's noise, and so is
+        # every shorter one until the step is below z's rounding level, which passes (f is
+        # unchanged) and leaves z where it was, for ever. (Only when stuck: stopping on the gain
+        # alone would stop a step earlier than the gradient test, where the curvature kept for
+        # the covariance is less accurate.) The final Newton step still polishes z.
+        spent = positive & stuck & (0.5 * (g @ step) <= 10 * jnp.finfo(f.dtype).eps * jnp.abs(f))
+        return (done | spent) & (eig.lam[0] >= -NEG_CURV_TOL * scale)
 
     def unbounded(self, layout, z, newton, last_step):
         """Whether a converged fit's next Newton step ``newton`` (in the real-support parameters)
@@ -276,24 +289,50 @@ def scaled_eigh(m, xp=jnp) -> Eigen:
     return Eigen(lam, vec, s)
 
 
-def modified_newton_direction(g, eig: Eigen, xp=jnp):
-    """Descent direction for f from its gradient ``g`` and the scaled eigensystem ``eig`` of its
-    curvature (:func:`scaled_eigh`): ``-M~^-1 g`` with M~ = V |Lambda| V^T (|eigenvalues| floored at
-    ``EIG_FLOOR`` of the largest), plus a move along the most negative-curvature eigenvector where
-    there is one; computed in the scaled coordinates ``z / s`` (where the curvature has a unit
-    diagonal) and mapped back, so it does not depend on the parameters' units. ``xp``: ``jax.numpy``
-    (traceable) or ``numpy``."""
+def modified_newton_direction(g, eig: Eigen, z, last_move=None, xp=jnp):
+    """Descent direction for f at ``z`` from its gradient ``g`` and the scaled eigensystem ``eig`` of
+    its curvature (:func:`scaled_eigh`), computed in the scaled coordinates ``z / s`` (where the
+    curvature has a unit diagonal) and mapped back, so that it does not depend on the parameters'
+    units. Returns a (k,) array; ``g``, ``z`` and ``last_move`` (the last accepted step, which led
+    to ``z``; None or zeros at the start) are (k,). ``xp``: ``jax.numpy`` (traceable) or ``numpy``.
+
+    * Positive (semi)definite curvature: the Newton step ``-M^-1 g`` (eigenvalues floored at
+      ``EIG_FLOOR`` of the largest).
+    * Negative curvature (smallest eigenvalue ``lambda_1 < -NEG_CURV_TOL`` of the largest): the
+      eigenvalues are raised to at least ``delta = max(|lambda_1|, ||c_low|| / R)``, where
+      ``c_low`` are the scaled gradient's components along the eigenvectors whose eigenvalue is
+      below ``|lambda_1|`` (the negative and the nearly flat ones), and the radius
+      ``R = max(||d_N||, 2 ||last_move||, 1)`` (scaled lengths) is the longest of the Newton step
+      along the other eigenvectors (``d_N``), twice the last accepted step, and one scaled unit.
+      Directions of positive curvature keep their Newton step; along the others the quadratic
+      model has no minimum, and the step there is no longer than ``R``, which can double from one
+      iteration to the next while the steps are accepted (a trust region's expansion) but not jump.
+      With ``|eigenvalues|`` instead, an eigenvalue of -0.05 next to -0.3 made the step 20 times
+      the gradient along it, and sent a t regression's degrees of freedom to 1e160 from a naive
+      start; a nearly flat negative one is the same without a bound.
+    * Near the saddle's stable manifold, where that step hardly moves along the
+      negative-curvature eigenvector ``v``, the move along ``v`` is topped up to one scaled unit
+      (downhill, away from the saddle), but to no more than a change of ``max(|z_j|, 1)`` in any
+      coordinate: where a flat coordinate's curvature is slightly negative (a t regression's
+      log nu at nu = 1e6), its scaled unit is a huge step.
+    """
     lam, vec, s = eig
     scale = xp.max(xp.abs(lam))
     floor = xp.maximum(scale * EIG_FLOOR, xp.finfo(lam.dtype).tiny)
-    lam_mod = xp.maximum(xp.abs(lam), floor)
-    g_scaled = s * g
-    d = -vec @ ((vec.T @ g_scaled) / lam_mod)
     negative = lam[0] < -NEG_CURV_TOL * scale
+    along = vec.T @ (s * g)  # the scaled gradient in the eigenbasis
+    low = lam < -lam[0]
+    last = 0.0 if last_move is None else 2.0 * xp.linalg.norm(last_move / s)
+    reach = xp.maximum(xp.maximum(xp.linalg.norm(xp.where(low, 0.0, along / xp.where(low, 1.0, lam))), last), 1.0)
+    delta = xp.maximum(-lam[0], xp.linalg.norm(xp.where(low, along, 0.0)) / reach)
+    lam_mod = xp.where(negative, xp.maximum(lam, delta), xp.maximum(xp.abs(lam), floor))
+    step = vec @ (along / lam_mod)  # d = -step, in the scaled coordinates
     v = vec[:, 0]
-    sign = xp.where(g_scaled @ v > 0, -1.0, 1.0)
-    escape = sign * v * xp.maximum(xp.linalg.norm(d), 1.0)
-    return s * xp.where(negative, d + escape, d)
+    top_up = xp.maximum(1.0 - xp.abs(step @ v), 0.0)
+    sv = s * v
+    top_up = xp.minimum(top_up, 1.0 / xp.maximum(xp.max(xp.abs(sv) / xp.maximum(xp.abs(z), 1.0)), floor))
+    sign = xp.where(along[0] > 0, -1.0, 1.0)
+    return xp.where(negative, sign * top_up, 0.0) * sv - s * step
 
 
 def newton_step(g, eig: Eigen):

@@ -212,6 +212,7 @@ def maximize_stream(
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
+        last_move = np.zeros(layout.k_free)
 
         def flag_unbounded(status, z, grad, eig, last_step):
             newton = newton_step(jnp.asarray(-grad), eig)[1]
@@ -225,7 +226,8 @@ def maximize_stream(
             eig = Eigen(*(jnp.asarray(x) for x in eig_np))
             # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
             # (what float32 reaches), and no negative curvature.
-            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol))
+            stuck = n_iter > 0 and last_step <= 10 * np.finfo(np_dtype).eps  # (maximize's test)
+            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol, stuck=stuck))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
@@ -234,7 +236,7 @@ def maximize_stream(
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
                 break
-            d = np.asarray(solver.direction(jnp.asarray(-grad), eig))
+            d = np.asarray(solver.direction(jnp.asarray(-grad), eig, jnp.asarray(z), jnp.asarray(last_move)))
             gd = min(float(-grad @ d), 0.0)
             t, accepted = 1.0, False
             for _ in range(max_halvings + 1):
@@ -250,6 +252,7 @@ def maximize_stream(
                 status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)
                 break
             last_step = float(relative_size(jnp.asarray(t * d), jnp.asarray(z)))
+            last_move = t * d
             u, n_iter = trial, n_iter + 1
         theta_hess = (np.asarray(theta_hess_fn(jnp.asarray(u), jnp.asarray(hess), jnp.asarray(grad)))
                       if chain_rule_applies(layout) else np.full((layout.k, layout.k), np.nan))

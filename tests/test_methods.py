@@ -118,6 +118,117 @@ def test_bfgs_reports_a_saddle_it_cannot_leave():
     assert "y" in res.unidentified
 
 
+def _t_data(seed, n=200):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n), rng.standard_normal(n)])
+    return {"X": X, "y": X @ np.array([1.0, -0.5]) + 0.8 * rng.standard_t(5.0, n)}
+
+
+def _mixture_data(seed, n=200):
+    rng = np.random.default_rng(seed)
+    first = rng.random(n) < 0.4
+    y = np.where(first, -1.5 + 0.7 * rng.standard_normal(n), 1.5 + rng.standard_normal(n))
+    return {"X": np.ones((n, 1)), "y": y}
+
+
+@pytest.mark.parametrize("model, data, start", [
+    ("student_t", _t_data(7), {"beta": np.zeros(2), "sigma": 1.0, "nu": 10.0}),
+    ("student_t", _t_data(5), {"beta": np.zeros(2), "sigma": 5.0, "nu": 30.0}),
+    ("normal_mixture", _mixture_data(1), {"beta": np.array([[0.0, 0.1]]), "pi": 0.5, "sigma": np.array([0.5, 0.5])}),
+    ("normal_mixture", _mixture_data(3), {"beta": np.array([[-0.5, 0.5]]), "pi": 0.5, "sigma": np.array([0.5, 0.5])}),
+])
+def test_newton_from_an_indefinite_start_reaches_the_maximum(model, data, start):
+    # Naive starts where the Hessian is indefinite. With |eigenvalue|-modified steps these ran off:
+    # the t's degrees of freedom to 1e160 ("non-finite"), the mixture's sigma to 0 or to a false
+    # "no finite maximum". The bounded step along the uphill directions reaches the maximum found
+    # the model's own start.
+    model = getattr(jaxmle.models, model)()
+    reference = jaxmle.models.fit(model, data)
+    res = jaxmle.models.fit(model, data, params0=start)
+    assert reference.converged and res.converged, res.status
+    np.testing.assert_allclose(res.loglik, reference.loglik, rtol=1e-12)
+    for name in res.params:
+        np.testing.assert_allclose(res.params[name], reference.params[name], rtol=1e-6)
+
+
+def _indefinite_case(units):
+    """An indefinite (4, 4) curvature in mixed units, a gradient, and its unit-free form."""
+    rng = np.random.default_rng(0)
+    a = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    h = (a @ np.diag([-3.0, -0.1, 2.0, 5.0]) @ a.T) * units[:, None] * units[None, :]
+    return h, 50 * rng.standard_normal(4) * units  # (large enough that no top-up is added along v)
+
+
+@pytest.mark.parametrize("last_move", [None, 40.0])
+def test_an_indefinite_step_keeps_newton_where_the_curvature_is_positive(last_move):
+    # In the Jacobi-scaled eigenbasis (computed here with NumPy): the eigenvalues below
+    # |lambda_min| (the uphill and flat directions) are raised to delta, so that their part of the
+    # step is no longer than the radius max(|Newton part|, 2 |last move|, 1) (scaled lengths), and
+    # the others keep their Newton step unless below delta; descent; unit-free.
+    from jaxmle._newton import modified_newton_direction, scaled_eigh
+
+    units = np.array([1.0, 1e-3, 1e4, 1.0])
+    h, g = _indefinite_case(units)
+    z = np.zeros(4)
+    s = 1 / np.sqrt(np.abs(np.diag(h)))
+    move = None if last_move is None else np.full(4, last_move / 2) * s
+    d = modified_newton_direction(g, scaled_eigh(h, np), z, move, xp=np)
+    lam, vec = np.linalg.eigh(h * s[:, None] * s[None, :])
+    along, comp = vec.T @ (s * g), vec.T @ (d / s)
+    assert g @ d < 0 and lam[0] < 0
+    newton = lam >= -lam[0]
+    radius = max(np.linalg.norm(along[newton] / lam[newton]), 1.0, 0.0 if move is None else 2 * np.linalg.norm(move / s))
+    delta = max(-lam[0], np.linalg.norm(along[~newton]) / radius)
+    np.testing.assert_allclose(comp, -along / np.maximum(lam, delta), rtol=1e-10)
+    assert np.linalg.norm(comp[~newton]) <= radius * (1 + 1e-12)
+    assert (last_move is None) == (radius < 40)  # both cases: the radius from the Newton part, and from the move
+    # the same problem in other units: the step in those units
+    d_same = modified_newton_direction(g / units, scaled_eigh(h / units[:, None] / units[None, :], np), z,
+                                       None if move is None else move * units, xp=np)
+    np.testing.assert_allclose(d_same, d * units, rtol=1e-9)
+
+
+def test_at_a_saddle_the_step_is_one_scaled_unit_along_the_negative_curvature():
+    from jaxmle._newton import modified_newton_direction, scaled_eigh
+
+    h = np.diag([4.0, -0.01])  # scaled: diag(1, -1), v = the second axis, scaled unit 1 / sqrt(0.01) = 10
+    d = modified_newton_direction(np.zeros(2), scaled_eigh(h, np), np.array([0.0, 50.0]), xp=np)
+    np.testing.assert_allclose(np.abs(d), [0.0, 10.0], atol=1e-12)
+    # the same unit is a relative change of 10 at z = 0: shortened to 1
+    d = modified_newton_direction(np.zeros(2), scaled_eigh(h, np), np.zeros(2), xp=np)
+    np.testing.assert_allclose(np.abs(d), [0.0, 1.0], atol=1e-12)
+
+
+@jax.custom_jvp
+def _noise_pit(theta):
+    """-(theta - 1)^2 / 2 - 1000, with rounding-like noise: 1e-11 lower in value at theta = 1 exactly
+    (a pit in f's noise), and a gradient 6e-7 off."""
+    return -0.5 * (theta - 1.0) ** 2 - 1000.0 + 1e-11 * (theta == 1.0)
+
+
+@_noise_pit.defjvp
+def _noise_pit_jvp(primals, tangents):
+    (theta,), (dtheta,) = primals, tangents
+    return _noise_pit(theta), (1.0 - theta + 6e-7) * dtheta
+
+
+def _noise_pit_loglik(params, data):
+    return _noise_pit(params["theta"]) * data
+
+
+def test_newton_stops_where_the_gradient_is_at_its_noise_level():
+    # Log-likelihood terms less accurate than eps (special functions; a per-observation constant's
+    # error times n) can leave gradient noise above tol (here 6e-10 relative) at a point where f's
+    # noise hides any decrease: the Newton step is rejected on noise, and so is every shorter one
+    # until the step is below z's rounding level, which passes and leaves z where it was (a t
+    # regression with nu = 66 on Gaussian data, n = 2000, ran to max_iter so, with 2400 halvings).
+    # There the gain Newton predicts is below f's rounding level: converged, and polished.
+    res = jaxmle.maximize(_noise_pit_loglik, {"theta": 1.0}, jnp.ones(1))
+    assert res.converged, res.status
+    assert res.n_iter <= 2
+    np.testing.assert_allclose(res.params["theta"], 1.0 + 6e-7, rtol=1e-12)  # where the gradient vanishes
+
+
 def collinear(params, data):
     eta = data["X"] @ params["beta"]
     return jax.scipy.stats.norm.logpdf(data["y"], eta, 1.0)
