@@ -323,7 +323,8 @@ def modified_newton_direction(g, eig: Eigen, z, last_move=None, xp=jnp):
     along = vec.T @ (s * g)  # the scaled gradient in the eigenbasis
     low = lam < -lam[0]
     last = 0.0 if last_move is None else 2.0 * xp.linalg.norm(last_move / s)
-    reach = xp.maximum(xp.maximum(xp.linalg.norm(xp.where(low, 0.0, along / xp.where(low, 1.0, lam))), last), 1.0)
+    newton = xp.where(low, 0.0, along / xp.where(low | (lam <= 0), 1.0, lam))  # (lam > 0 there when negative)
+    reach = xp.maximum(xp.maximum(xp.linalg.norm(newton), last), 1.0)
     delta = xp.maximum(-lam[0], xp.linalg.norm(xp.where(low, along, 0.0)) / reach)
     lam_mod = xp.where(negative, xp.maximum(lam, delta), xp.maximum(xp.abs(lam), floor))
     step = vec @ (along / lam_mod)  # d = -step, in the scaled coordinates
