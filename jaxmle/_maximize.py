@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import optax
 
-from . import _covariance, _dtypes, _status, _validation, _warnings
+from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, FLAT_STEP, NEG_CURV_TOL, SecondOrderSolver, modified_newton_direction, scaled_eigh
 from ._numerics import SINGULAR_RTOL, relative_size
@@ -54,7 +54,8 @@ def maximize(
       loglik: ``loglik(params, data)`` returning per-observation log-likelihood contributions,
         shape (n,), or the scalar total (then opg/robust/cluster covariance, BHHH and weights are
         unavailable). Must be written in JAX (``jax.numpy``, ``jax.scipy.stats``).
-      params0: starting values, any pytree of float arrays; its structure is that of ``res.params``.
+      params0: starting values, any pytree of float arrays; its structure is that of ``res.params``. A
+        pandas Series of scalars (statsmodels' ``start_params`` with names) is the dict of its labels.
       data: a pytree whose leaves share a leading observation axis of length n (a pandas DataFrame
         becomes a dict of columns), or None.
       method: "newton" (damped Newton, safeguarded against indefinite Hessians), "fisher" (scoring
@@ -102,6 +103,7 @@ def maximize(
     """
     if cov_type not in _covariance.COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r}; expected one of {', '.join(_covariance.COV_TYPES)}")
+    params0 = _pytree.from_series(params0)
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,

@@ -29,6 +29,18 @@ def _path_label(path) -> str:
     return "".join(parts) or "theta"
 
 
+def from_series(params0):
+    """``params0`` with a pandas Series (statsmodels' ``start_params`` style: values indexed by name)
+    turned into a dict of scalars ``{name: value}``, so that the fit's names are the Series' labels
+    (a Series is otherwise a single array leaf, named "theta"); anything else unchanged."""
+    if not (type(params0).__module__.startswith("pandas") and type(params0).__name__ == "Series"):
+        return params0
+    labels = [str(label) for label in params0.index]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"params0: a pandas Series needs distinct labels, got {labels}")
+    return {label: np.asarray(value, dtype=float) for label, value in zip(labels, params0.to_numpy())}
+
+
 def leaf_labels(tree) -> list[str]:
     """Labels of the leaves of ``tree`` ("beta", "a.b", "theta0" for tuples, "theta" for a bare array)."""
     return [_path_label(path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]

@@ -23,7 +23,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from . import _status
+from . import _pytree, _status
 from ._covariance import BATCH_COV_TYPES, batch_assemble
 from ._setup import FitConfig, configure
 
@@ -130,6 +130,7 @@ def make_solver(
     """
     if cov_type not in BATCH_COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r} for make_solver; expected one of {', '.join(BATCH_COV_TYPES)}")
+    params0 = _pytree.from_series(params0)
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import _compile, _covariance, _dtypes, _status, _stream_sgd, _validation, _warnings
+from . import _compile, _covariance, _dtypes, _pytree, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _check_loglik_output, _diagnose, _mask
 from ._newton import Eigen, SecondOrderSolver, newton_step, scaled_eigh
@@ -101,7 +101,7 @@ def maximize_stream(
 
     Args:
       loglik: per-observation contributions ``loglik(params, data_chunk) -> (m,)``.
-      params0: starting values (any pytree of floats).
+      params0: starting values (any pytree of floats; a pandas Series is the dict of its labels).
       chunks: a function returning a fresh iterable of data chunks (pytrees with a leading
         observation axis) on every call; each pass (a Newton iteration, a line-search trial, an
         epoch) calls it once. Chunks of equal shape share one compilation (pad the last one or keep
@@ -157,6 +157,7 @@ def maximize_stream(
     first_order = _check_method(method, n_epochs, polish)
     if tol is None:
         tol = FIRST_ORDER_TOL if first_order and not polish else NEWTON_TOL
+    params0 = _pytree.from_series(params0)
     cfg = configure(loglik, params0, method="newton", constraints=constraints, log_prior=log_prior, fixed=fixed,
                     tol=tol, max_iter=max_iter, options={"max_halvings": max_halvings}, expected_info=None,
                     dtype=dtype, hessian="batched")  # (the mode of _compiled's ModelSpec)

@@ -1,5 +1,6 @@
 """fixed, log_prior (MAP), interval supports and the cluster small-sample switch."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -110,3 +111,23 @@ def test_cov_type_none():
                           cov_type="none")
     assert np.all(np.isnan(res.cov))
     np.testing.assert_allclose(res.params["mu"], DATA["normal"].mean(), rtol=1e-8)
+
+
+def test_params0_as_a_pandas_series_names_the_parameters():
+    # statsmodels users hold start values as a Series indexed by name: it fits as the dict of its
+    # labels (names, constraints and the result keyed by them), for maximize, make_solver and streams
+    pd = pytest.importorskip("pandas")
+    x = DATA["normal"]
+    start = pd.Series({"mu": 0.0, "sigma": 1.0})
+    res = jaxmle.maximize(zoo.normal, start, x, constraints={"sigma": "positive"})
+    ref = jaxmle.maximize(zoo.normal, {"mu": 0.0, "sigma": 1.0}, x, constraints={"sigma": "positive"})
+    assert res.names == ("mu", "sigma")
+    np.testing.assert_allclose(res.params["sigma"], x.std(), rtol=1e-10)
+    np.testing.assert_allclose(res.cov, ref.cov, rtol=1e-12)
+    solve = jaxmle.make_solver(zoo.normal, start, constraints={"sigma": "positive"})
+    with jax.enable_x64(True):
+        np.testing.assert_allclose(solve({"mu": 0.0, "sigma": 1.0}, x).params["mu"], x.mean(), rtol=1e-10)
+    stream = jaxmle.maximize_stream(zoo.normal, start, lambda: [x[:100], x[100:]], constraints={"sigma": "positive"})
+    np.testing.assert_allclose(stream.params["mu"], x.mean(), rtol=1e-10)
+    with pytest.raises(ValueError, match="params0: a pandas Series needs distinct labels"):
+        jaxmle.maximize(zoo.normal, pd.Series([0.0, 1.0], index=["mu", "mu"]), x)
