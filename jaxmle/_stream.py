@@ -213,7 +213,7 @@ def maximize_stream(
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
         status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
-        last_move = np.zeros(layout.k_free)
+        last_move, excess = np.zeros(layout.k_free), 0.0
 
         def flag_unbounded(status, z, grad, eig, last_step):
             newton = newton_step(jnp.asarray(-grad), eig)[1]
@@ -228,7 +228,8 @@ def maximize_stream(
             # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
             # (what float32 reaches), and no negative curvature.
             stuck = n_iter > 0 and last_step <= 10 * np.finfo(np_dtype).eps  # (maximize's test)
-            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol, stuck=stuck))
+            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol, stuck=stuck,
+                                              noise=excess))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
@@ -239,7 +240,7 @@ def maximize_stream(
                 break
             d = np.asarray(solver.direction(jnp.asarray(-grad), eig, jnp.asarray(z), jnp.asarray(last_move)))
             gd = min(float(-grad @ d), 0.0)
-            t, accepted = 1.0, False
+            t, accepted, excess = 1.0, False, 0.0
             for _ in range(max_halvings + 1):
                 trial = np.asarray(layout.insert_free(jnp.asarray(z + t * d), jnp.asarray(u)), dtype=np_dtype)
                 f_new, magnitude = value_pass(trial)
@@ -247,13 +248,15 @@ def maximize_stream(
                                                    jnp.asarray(magnitude, np_dtype), t, gd)):  # maximize's Armijo test
                     accepted = True
                     break
+                if np.isfinite(f_new):  # (f's noise where the iteration gets stuck, as in maximize)
+                    excess = max(excess, float(f_new) - float(f))
                 t *= 0.5
                 halvings += 1
             if not accepted:
                 status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)
                 break
-            last_step = float(relative_size(jnp.asarray(t * d), jnp.asarray(z)))
-            last_move = t * d
+            last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)
+            last_step = float(relative_size(jnp.asarray(last_move), jnp.asarray(z)))
             u, n_iter = trial, n_iter + 1
         theta_hess = (np.asarray(theta_hess_fn(jnp.asarray(u), jnp.asarray(hess), jnp.asarray(grad)))
                       if chain_rule_applies(layout) else np.full((layout.k, layout.k), np.nan))
