@@ -24,6 +24,12 @@ from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, Jaxm
 # has u = 27.6 but the curvature 2n of an interior maximum.
 BOUNDARY_U = 25.0
 BOUNDARY_FLATNESS = 1e-6
+# ... or where, flat so, the Newton step along u still moves it by more than BOUNDARY_STEP: near a
+# bound at u = -inf (or +inf) the log-likelihood approaches its supremum like c + a e^u, whose
+# Newton step in u is -1 however far u has gone (an interior maximum's is ~0 once converged). Where
+# a fit to a boundary stops depends on its path (alpha = 1e-11 or 1e-10 for NB2 on equidispersed
+# counts): |u| alone flagged some such fits and not others.
+BOUNDARY_STEP = 0.5
 
 
 def maximize(
@@ -148,7 +154,7 @@ def maximize(
     out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
 
     converged = status == _status.CONVERGED
-    boundary = tuple(_boundary_names(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior)))
+    boundary = tuple(_boundary_names(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior), parts.grad_z))
     if not converged:
         detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
                   "estimates of real-valued parameters are where the iterations stopped, not a maximum"
@@ -343,10 +349,11 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     return names
 
 
-def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float) -> tuple:
+def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float, grad_z=None) -> tuple:
     """Warn about estimates on the boundary of their support and return their names (``hess_z``:
-    the log posterior's Hessian in the free unconstrained values, (k_free, k_free))."""
-    near = tuple(_boundary_names(layout, u, hess_z, log_posterior))
+    the log posterior's Hessian in the free unconstrained values, (k_free, k_free); ``grad_z``: its
+    gradient there, (k_free,))."""
+    near = tuple(_boundary_names(layout, u, hess_z, log_posterior, grad_z))
     _warn_boundary(near)
     return near
 
@@ -359,16 +366,22 @@ def _warn_boundary(names: tuple) -> None:
             BoundaryWarning)
 
 
-def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float) -> list:
-    """Names of the free bounded parameters at their boundary (see ``BOUNDARY_U``); a vector support
-    (simplex, ...) counts as a whole when any of its unconstrained values is."""
+def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float, grad_z=None) -> list:
+    """Names of the free bounded parameters at their boundary (see ``BOUNDARY_U`` and
+    ``BOUNDARY_STEP``; the latter needs ``grad_z``); a vector support (simplex, ...) counts as a whole
+    when any of its unconstrained values is."""
     curvature = -np.diagonal(np.asarray(hess_z, dtype=np.float64))
     flat_below = BOUNDARY_FLATNESS * max(abs(log_posterior), 1.0) if np.isfinite(log_posterior) else np.inf
     z_of_u = {iu: iz for iz, iu in enumerate(layout.free_u)}
+    with np.errstate(divide="ignore", invalid="ignore"):  # Newton's step along each u alone
+        step = (np.zeros_like(curvature) if grad_z is None
+                else np.abs(np.asarray(grad_z, dtype=np.float64) / curvature))
 
     def at_bound(iu):
         iz = z_of_u.get(iu)  # fixed values are not estimates
-        return iz is not None and abs(u[iu]) > BOUNDARY_U and not curvature[iz] > flat_below
+        if iz is None:
+            return False
+        return (abs(u[iu]) > BOUNDARY_U or step[iz] > BOUNDARY_STEP) and not curvature[iz] > flat_below
 
     names, start_u, start_t = [], 0, 0
     for sup, m in zip(layout.supports, layout.sizes):

@@ -275,7 +275,7 @@ def maximize_stream(
         _warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning)
     covres = _covariance.assemble(cov_type, hess, jac, outer, prior_curvature=prior_curvature)
     unidentified = _diagnose(layout, covres, jac)
-    boundary = _check_boundary(layout, np.asarray(u), hess, float(ll + prior))
+    boundary = _check_boundary(layout, np.asarray(u), hess, float(ll + prior), grad)
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
     return MLEResult(

@@ -290,6 +290,33 @@ def test_a_scale_running_to_zero_is_named_in_the_convergence_warning():
     assert not res.converged and res.boundary == ("sigma",) and res.params["sigma"] < 1e-8
 
 
+def _boundary_case(model, seed):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(500), rng.standard_normal(500)])
+    poisson = rng.poisson(np.exp(X @ [0.5, 0.3])).astype(float)  # (drawn first: the seeds' cases)
+    y = poisson if model == "negative_binomial" else X @ [1.0, -0.5] + rng.standard_normal(500)
+    return getattr(jaxmle.models, model)(), {"X": X, "y": y}
+
+
+@pytest.mark.parametrize("model, seed, starts", [
+    ("negative_binomial", 500, [{"beta": np.zeros(2), "alpha": 0.05}, {"beta": np.zeros(2), "alpha": 10.0}]),
+    ("student_t", 501, [{"beta": np.zeros(2), "sigma": 3.0, "nu": 30.0}, {"beta": np.zeros(2), "sigma": 0.3, "nu": 3.0}]),
+])
+def test_a_boundary_estimate_is_reported_from_every_start(model, seed, starts):
+    # NB2 on equidispersed counts (alpha -> 0) and a t on Gaussian errors (nu -> infinity): the
+    # maximum is at the bound, and a fit stops where its relative gradient meets tol, alpha = 1e-11
+    # from one start and 1.5e-11 from another. Flagged by |log alpha| > 25 alone, some of these fits
+    # got a BoundaryWarning and some did not; the Newton step in log alpha (-1 near such a bound,
+    # ~0 at an interior maximum) flags them all.
+    model, data = _boundary_case(model, seed)
+    name = "alpha" if "alpha" in starts[0] else "nu"
+    for start in [None, *starts]:
+        with pytest.warns(jaxmle.BoundaryWarning, match=name):
+            res = jaxmle.models.fit(model, data, params0=start)
+        assert res.converged and res.boundary == (name,), (start, res.status, res.boundary)
+        assert np.isnan(res.stderr[name])
+
+
 @pytest.mark.parametrize("units, support", [(1e12, "positive"), (1e-12, "positive"), (1.0, (0.0, 1e15))])
 def test_an_interior_estimate_far_from_one_is_not_a_boundary(units, support):
     # sigma = 2e12 (data in small units) has u = log(sigma) = 28.3, beyond the |u| > 25 that marks a
