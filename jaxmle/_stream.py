@@ -140,11 +140,15 @@ def maximize_stream(
       updates: Newton iterations, plus the optimizer steps (one per chunk) of an optax method.
       ``hessian`` is NaN when some parameter is fixed or a simplex (it is only available there from
       the in-memory fit). ``info`` adds ``newton_step_se``: the largest |Newton step| in standard
-      errors at the final point, ``max_j |d_j| / sqrt(((-H)^-1)_jj)`` with ``d = (-H)^-1 g`` in z
-      (NaN unless -H is positive definite), i.e. how far the estimate is predicted to lie from the
-      maximum; with an optax method also ``n_epochs``, ``n_steps`` (optimizer steps),
-      ``loss_history`` (shape ``(n_epochs,)``: each epoch's mean over observations of the minibatch
-      losses, taken before each step) and ``n_newton`` (polish iterations).
+      errors at the last pass, ``max_j |d_j| / sqrt(((-H)^-1)_jj)`` with ``d = (-H)^-1 g`` in z
+      (NaN unless -H is positive definite), i.e. how far that point is predicted to lie from the
+      maximum. A converged fit with Newton iterations then takes that step, as :func:`maximize`
+      does, without another pass (the estimate's remaining distance is of the order of its
+      square; loglik, covariance and Hessian are those of the last pass); first-order epochs
+      without ``polish`` end where the epochs did. With an optax method ``info`` also has
+      ``n_epochs``, ``n_steps`` (optimizer steps), ``loss_history`` (shape ``(n_epochs,)``: each
+      epoch's mean over observations of the minibatch losses, taken before each step) and
+      ``n_newton`` (polish iterations).
 
     Warns:
       ConvergenceWarning: the tolerance was not met (always reported, never hidden); the result,
@@ -234,6 +238,11 @@ def maximize_stream(
                 status = _status.NONFINITE
             elif converged:
                 status = flag_unbounded(_status.CONVERGED, z, grad, eig, last_step)
+                positive, newton = (np.asarray(x) for x in newton_step(jnp.asarray(-grad), eig))
+                if status == _status.CONVERGED and newton_iter > 0 and positive and np.all(np.isfinite(newton)):
+                    # maximize's final Newton step, without evaluating again (f, the gradient and the
+                    # curvature reported stay those of this pass): it squares the remaining error
+                    u = np.asarray(layout.insert_free(jnp.asarray(z - newton), jnp.asarray(u)), dtype=np_dtype)
             elif n_iter >= newton_iter:
                 status = _status.MAX_ITER
             if status != _status.RUNNING:
