@@ -11,7 +11,7 @@ import optax
 
 from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
-from ._newton import FLAT_RATIO, FLAT_STEP, NEG_CURV_TOL, SecondOrderSolver, modified_newton_direction, scaled_eigh
+from ._newton import FLAT_RATIO, NEG_CURV_TOL, SecondOrderSolver, flat_step, modified_newton_direction, scaled_eigh
 from ._numerics import SINGULAR_RTOL, relative_size
 from ._setup import configure
 from ._result import MLEResult
@@ -221,7 +221,7 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     """Newton's test for a maximum at infinity (``SecondOrderSolver.unbounded``), applied after a
     method other than Newton (first-order, or Fisher scoring / BHHH, whose curvature is not the
     Hessian) reported convergence: from the estimate, the modified Newton step in the
-    real-support parameters is above ``FLAT_STEP`` (relative) and the next one, from where it
+    real-support parameters is above ``FLAT_STEP`` (relative, :func:`flat_step`) and the next one, from where it
     leads, is no smaller (above ``FLAT_RATIO`` of it). A
     gradient that is small only because the log-likelihood flattens out towards infinity (perfect
     separation) meets the gradient test, but there Newton's steps do not shrink (and the
@@ -237,7 +237,7 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
         return False  # negative curvature: a saddle (diagnosed by the Hessian check), not a flat rise
     step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, z, xp=np)
     size = float(relative_size(np.where(mask, step, 0.0), z, np))
-    if not (np.isfinite(size) and size > FLAT_STEP):
+    if not (np.isfinite(size) and size > flat_step(u.dtype)):
         return False
     f_next, g_next, m_next = (np.asarray(x, dtype=np.float64)
                               for x in engine.evaluate_at(u, (z + step).astype(u.dtype), data, weights))

@@ -47,6 +47,13 @@ NEG_CURV_TOL = 1e-8
 # above FLAT_RATIO times the last step. (A bounded parameter running to its bound is a boundary
 # estimate instead, reported by maximize's boundary check.)
 FLAT_STEP = 1e-6
+
+
+def flat_step(dtype) -> float:
+    """``FLAT_STEP``, or ``sqrt(eps)`` of ``dtype`` where that is larger (float32: 3.5e-4): at the
+    maximum, float32's gradient noise alone makes Newton steps of 1e-6..1e-5 that need not shrink,
+    which read as no finite maximum for a t regression."""
+    return max(FLAT_STEP, float(jnp.finfo(dtype).eps) ** 0.5)
 FLAT_RATIO = 0.9
 ARMIJO_C = 1e-4
 # The next full Newton step is evaluated with the curvature at once (speculatively) when the
@@ -252,14 +259,14 @@ class SecondOrderSolver:
 
     def unbounded(self, layout, z, newton, last_step):
         """Whether a converged fit's next Newton step ``newton`` (in the real-support parameters)
-        stays above ``FLAT_STEP`` and above ``FLAT_RATIO`` times the last accepted step
-        (``last_step``, relative): no finite maximum (see ``FLAT_STEP``). Newton only, and only
+        stays above ``FLAT_STEP`` (:func:`flat_step` of z's precision) and above ``FLAT_RATIO`` times
+        the last accepted step (``last_step``, relative): no finite maximum (see ``FLAT_STEP``). Newton only, and only
         after a Newton step (``last_step > 0``): without one there is no ratio to judge."""
         mask = layout.unbounded_free
         if self.curvature != "hessian" or not mask.any():
             return jnp.array(False)
         size = relative_size(jnp.where(mask, newton, 0.0), z)
-        return (last_step > 0) & (size > FLAT_STEP) & (size > FLAT_RATIO * last_step)
+        return (last_step > 0) & (size > flat_step(z.dtype)) & (size > FLAT_RATIO * last_step)
 
     def with_unbounded(self, layout, status, z, newton, last_step):
         """``status`` with a converged or stalled fit whose next Newton step shows the signature of

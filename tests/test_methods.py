@@ -400,6 +400,24 @@ def test_a_stall_with_steps_that_do_not_shrink_is_reported_unbounded():
         assert status(_status.MAX_ITER, 1.0 / 30) == _status.MAX_ITER
 
 
+def test_steps_at_float32_noise_level_are_not_a_maximum_at_infinity():
+    # At a float32 maximum the gradient's noise alone makes Newton steps of 1e-6..1e-5 (relative)
+    # that need not shrink: for a t regression they read as "no finite maximum". The flat-step
+    # threshold is sqrt(eps) of the precision there (3.5e-4), FLAT_STEP = 1e-6 in float64.
+    from jaxmle import _status
+    from jaxmle._layout import build_layout
+    from jaxmle._newton import SecondOrderSolver
+
+    solver, layout = SecondOrderSolver("hessian"), build_layout({"beta": np.zeros(2)}, None, None)
+    with jax.enable_x64(True):
+        for dtype, expected in ((jnp.float32, _status.CONVERGED), (jnp.float64, _status.UNBOUNDED)):
+            z, newton = jnp.array([1.0, 3.0], dtype), jnp.array([0.0, -3e-5], dtype)  # relative 1e-5, as the last
+            status = solver.with_unbounded(layout, jnp.int32(_status.CONVERGED), z, newton, jnp.asarray(1e-5, dtype))
+            assert int(status) == expected, dtype
+    res = jaxmle.models.fit(jaxmle.models.student_t(), _t_data(7), dtype="float32")
+    assert res.converged, res.status
+
+
 def test_degenerate_maximum_is_not_mistaken_for_separation():
     # -(t - x)^4 has a finite maximum with zero curvature: Newton converges linearly (steps shrink
     # by 2/3), which must not be reported as a maximum at infinity; nor must a Poisson group with
