@@ -220,8 +220,11 @@ def maximize_stream(
         last_move, excess = np.zeros(layout.k_free), 0.0
 
         def flag_unbounded(status, z, grad, eig, last_step):
-            newton = newton_step(jnp.asarray(-grad), eig)[1]
-            return int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
+            """``(status, positive, newton)``: the status with maximize's test for a maximum at infinity,
+            and whether -H is positive definite and the Newton step ``H^-1 g`` (objective's sign)."""
+            positive, newton = newton_step(jnp.asarray(-grad), eig)
+            status = int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
+            return status, bool(positive), np.asarray(newton)
 
         while True:
             ll, prior, grad, hess, outer, jac, n, prior_curvature = derivative_pass(u)
@@ -237,8 +240,7 @@ def maximize_stream(
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
-                status = flag_unbounded(_status.CONVERGED, z, grad, eig, last_step)
-                positive, newton = (np.asarray(x) for x in newton_step(jnp.asarray(-grad), eig))
+                status, positive, newton = flag_unbounded(_status.CONVERGED, z, grad, eig, last_step)
                 if status == _status.CONVERGED and newton_iter > 0 and positive and np.all(np.isfinite(newton)):
                     # maximize's final Newton step, without evaluating again (f, the gradient and the
                     # curvature reported stay those of this pass): it squares the remaining error
@@ -262,7 +264,7 @@ def maximize_stream(
                 t *= 0.5
                 halvings += 1
             if not accepted:
-                status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)
+                status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
                 break
             last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)
             last_step = float(relative_size(jnp.asarray(last_move), jnp.asarray(z)))
