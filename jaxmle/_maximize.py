@@ -349,7 +349,8 @@ def _diagnose(layout: Layout, covres, jac) -> tuple:
     return names
 
 
-def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float, grad_z=None) -> tuple:
+def _check_boundary(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float,
+                    grad_z: np.ndarray) -> tuple:
     """Warn about estimates on the boundary of their support and return their names (``hess_z``:
     the log posterior's Hessian in the free unconstrained values, (k_free, k_free); ``grad_z``: its
     gradient there, (k_free,))."""
@@ -366,16 +367,16 @@ def _warn_boundary(names: tuple) -> None:
             BoundaryWarning)
 
 
-def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float, grad_z=None) -> list:
+def _boundary_names(layout: Layout, u: np.ndarray, hess_z: np.ndarray, log_posterior: float,
+                    grad_z: np.ndarray) -> list:
     """Names of the free bounded parameters at their boundary (see ``BOUNDARY_U`` and
-    ``BOUNDARY_STEP``; the latter needs ``grad_z``); a vector support (simplex, ...) counts as a whole
-    when any of its unconstrained values is."""
+    ``BOUNDARY_STEP``; ``grad_z``: the log posterior's gradient in z); a vector support (simplex, ...)
+    counts as a whole when any of its unconstrained values is."""
     curvature = -np.diagonal(np.asarray(hess_z, dtype=np.float64))
     flat_below = BOUNDARY_FLATNESS * max(abs(log_posterior), 1.0) if np.isfinite(log_posterior) else np.inf
     z_of_u = {iu: iz for iz, iu in enumerate(layout.free_u)}
     with np.errstate(divide="ignore", invalid="ignore"):  # Newton's step along each u alone
-        step = (np.zeros_like(curvature) if grad_z is None
-                else np.abs(np.asarray(grad_z, dtype=np.float64) / curvature))
+        step = np.abs(np.asarray(grad_z, dtype=np.float64) / curvature)
 
     def at_bound(iu):
         iz = z_of_u.get(iu)  # fixed values are not estimates

@@ -171,7 +171,7 @@ class SecondOrderSolver:
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
         last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
         eig = scaled_eigh(m)
-        stuck = moved & at_rounding_level(z - state.z, state.z)
+        stuck = moved & at_rounding_level(z - state.z, state.z)  # (XLA computes the relative size once)
         converged = self.converged(z, f, g, eig, tol, stuck=stuck, noise=state.excess)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton
@@ -260,8 +260,9 @@ class SecondOrderSolver:
     def unbounded(self, layout, z, newton, last_step):
         """Whether a converged fit's next Newton step ``newton`` (in the real-support parameters)
         stays above ``FLAT_STEP`` (:func:`flat_step` of z's precision) and above ``FLAT_RATIO`` times
-        the last accepted step (``last_step``, relative): no finite maximum (see ``FLAT_STEP``). Newton only, and only
-        after a Newton step (``last_step > 0``): without one there is no ratio to judge."""
+        the last accepted step (``last_step``, relative): no finite maximum (see ``FLAT_STEP``).
+        Newton only, and only after a Newton step (``last_step > 0``): without one there is no
+        ratio to judge."""
         mask = layout.unbounded_free
         if self.curvature != "hessian" or not mask.any():
             return jnp.array(False)
@@ -351,7 +352,7 @@ def modified_newton_direction(g, eig: Eigen, z, last_move=None, xp=jnp):
     v = vec[:, 0]
     top_up = xp.maximum(1.0 - xp.abs(step @ v), 0.0)
     sv = s * v
-    top_up = xp.minimum(top_up, 1.0 / xp.maximum(xp.max(xp.abs(sv) / xp.maximum(xp.abs(z), 1.0)), floor))
+    top_up = xp.minimum(top_up, 1.0 / xp.maximum(relative_size(sv, z, xp), floor))
     sign = xp.where(along[0] > 0, -1.0, 1.0)
     return xp.where(negative, sign * top_up, 0.0) * sv - s * step
 
