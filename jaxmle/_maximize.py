@@ -12,7 +12,7 @@ import optax
 from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, NEG_CURV_TOL, SecondOrderSolver, flat_step, modified_newton_direction, scaled_eigh
-from ._numerics import SINGULAR_RTOL, relative_size
+from ._numerics import SINGULAR_RTOL, generalized_inverse, relative_size
 from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
@@ -226,7 +226,8 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     gradient that is small only because the log-likelihood flattens out towards infinity (perfect
     separation) meets the gradient test, but there Newton's steps do not shrink (and the
     log-likelihood does not fall along them). The second evaluation is compiled and run only when
-    the first step is not negligible (NumPy otherwise)."""
+    the first step is not negligible (NumPy otherwise); where it is negligible because the Hessian
+    is exactly flat along some direction, :func:`_rises_to_a_plateau` judges instead."""
     mask = layout.unbounded_free
     if not mask.any():
         return False
@@ -238,15 +239,45 @@ def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> 
     step = modified_newton_direction(-np.asarray(parts.grad_z, dtype=np.float64), eig, z, xp=np)
     size = float(relative_size(np.where(mask, step, 0.0), z, np))
     if not (np.isfinite(size) and size > flat_step(u.dtype)):
-        return False
+        return _rises_to_a_plateau(engine, out, parts.hess_z, z, mask, data, weights)
     f_next, g_next, m_next = (np.asarray(x, dtype=np.float64)
                               for x in engine.evaluate_at(u, (z + step).astype(u.dtype), data, weights))
     f_now = -float(out.log_posterior)
     if not (np.isfinite(f_next) and f_next <= f_now + 10 * np.finfo(u.dtype).eps * abs(f_now)):
         return False  # (at infinity the rise can be below f's rounding level: not required)
     next_step = modified_newton_direction(g_next, scaled_eigh(m_next, np), z + step, step, np)
-    return float(relative_size(np.where(mask, next_step, 0.0), z + step, np)) > FLAT_RATIO * size
+    # both steps relative to the point between them (as Newton's in-loop test): relative to where
+    # each starts, a coordinate growing as it runs off (5 -> 6.2) made equal steps look 20% shorter
+    last = float(relative_size(np.where(mask, step, 0.0), z + step, np))
+    return float(relative_size(np.where(mask, next_step, 0.0), z + step, np)) > FLAT_RATIO * last
 
+
+def _rises_to_a_plateau(engine, out, hess_z, z, mask, data, weights) -> bool:
+    """Whether the log posterior, flat at the estimate along a null direction of its Hessian
+    ``hess_z`` (k_free, k_free), rises towards it from behind and stays flat ahead: a supremum at
+    infinity whose approach has saturated in floating point. Fisher scoring and BHHH take long steps
+    on perfectly separated data and stop where every fitted probability is exactly 0 or 1: the
+    gradient and Hessian are exactly 0 there, so Newton's steps (:func:`_runs_off_to_infinity`)
+    have nothing to judge.
+
+    ``p`` is the estimate's component in the Hessian's null space, in the real-support parameters
+    (``mask``). Moving it back to 0 (``z - p``) lowers the log posterior beyond its rounding level
+    and doubling it (``z + p``) does not: running off to infinity along ``p``. Where the
+    log posterior is constant along ``p`` (parameters not identified, e.g. collinear covariates) both
+    points are level with ``z``; at a degenerate finite maximum ``z + p`` is lower. Two evaluations,
+    only where the Hessian is singular."""
+    _, null, _, _ = generalized_inverse(-np.asarray(hess_z, dtype=np.float64))
+    if null.shape[1] == 0:
+        return False
+    p = np.where(mask, null @ np.linalg.lstsq(null, z.astype(np.float64), rcond=None)[0], 0.0)
+    if not float(relative_size(p, z, np)) > flat_step(z.dtype):
+        return False
+    f_now = -float(out.log_posterior)
+    level = np.sqrt(np.finfo(z.dtype).eps) * max(abs(f_now), 1.0)
+    u = np.asarray(out.u)
+    f_behind, f_ahead = (float(engine.evaluate_at(u, (z + sign * p).astype(z.dtype), data, weights)[0])
+                         for sign in (-1.0, 1.0))
+    return np.isfinite(f_behind) and f_behind > f_now + level and np.isfinite(f_ahead) and f_ahead <= f_now + level
 
 
 def _mask(cov, rows):

@@ -71,7 +71,7 @@ class NewtonState(NamedTuple):
     stalled: jax.Array
     n_halvings: jax.Array
     step_size: jax.Array  # t of the trial (1: the full step)
-    last_step: jax.Array  # relative size max_j |s_j| / max(|z_j|, 1) of the last accepted step
+    last_step: jax.Array  # relative size max_j |s_j| / max(|z_j|, 1) of the last accepted step, at the z it led to
     trial: jax.Array  # the point the next step evaluates: z + t d
     direction: jax.Array  # d
     slope: jax.Array  # g . d at z (<= 0)
@@ -169,7 +169,7 @@ class SecondOrderSolver:
         rejected full step does not cost a curvature evaluation."""
         z = state.trial
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
-        last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, state.z), state.last_step)
+        last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, z), state.last_step)
         eig = scaled_eigh(m)
         stuck = moved & at_rounding_level(z - state.z, state.z)  # (XLA computes the relative size once)
         converged = self.converged(z, f, g, eig, tol, stuck=stuck, noise=state.excess)

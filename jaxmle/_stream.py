@@ -267,7 +267,7 @@ def maximize_stream(
                 status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
                 break
             last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)
-            last_step = float(relative_size(jnp.asarray(last_move), jnp.asarray(z)))
+            last_step = float(relative_size(jnp.asarray(last_move), jnp.asarray(z + last_move)))  # (as maximize)
             u, n_iter = trial, n_iter + 1
         theta_hess = (np.asarray(theta_hess_fn(jnp.asarray(u), jnp.asarray(hess), jnp.asarray(grad)))
                       if chain_rule_applies(layout) else np.full((layout.k, layout.k), np.nan))
