@@ -216,7 +216,7 @@ def maximize_stream(
             u = np.asarray(layout.insert_free(z_hat, jnp.asarray(u)), dtype=np_dtype)
             sgd_info = {"n_epochs": int(n_epochs), "n_steps": n_steps, "loss_history": history}
         newton_iter = cfg.max_iter if polish or not first_order else 0
-        status, n_iter, halvings, last_step = _status.RUNNING, 0, 0, 0.0
+        status, n_iter, halvings, last_step, t, predicted = _status.RUNNING, 0, 0, 0.0, 1.0, np.inf
         last_move, excess = np.zeros(layout.k_free), 0.0
 
         def flag_unbounded(status, z, grad, eig, last_step):
@@ -235,8 +235,9 @@ def maximize_stream(
             # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
             # (what float32 reaches), and no negative curvature.
             stuck = n_iter > 0 and last_step <= 10 * np.finfo(np_dtype).eps  # (maximize's test)
-            converged = bool(solver.converged(jnp.asarray(z), f, jnp.asarray(-grad), eig, cfg.tol, stuck=stuck,
-                                              noise=excess))
+            settled = n_iter > 0 and t == 1.0 and predicted <= 10 * np.finfo(np_dtype).eps * abs(float(f))
+            converged = bool(solver.converged(jnp.asarray(z), jnp.asarray(f, np_dtype), jnp.asarray(-grad), eig,
+                                              cfg.tol, stuck=stuck, noise=excess, settled=settled))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
                 status = _status.NONFINITE
             elif converged:
@@ -266,6 +267,7 @@ def maximize_stream(
             if not accepted:
                 status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
                 break
+            predicted = -(t * gd - 0.5 * t * t * float(d @ hess @ d))  # the step's predicted decrease of f
             last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)
             last_step = float(relative_size(jnp.asarray(last_move), jnp.asarray(z + last_move)))  # (as maximize)
             u, n_iter = trial, n_iter + 1
