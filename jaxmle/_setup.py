@@ -46,8 +46,8 @@ class FitConfig:
     def method_label(self) -> str:
         if self.method_key != "optax":
             return self.method_key
-        qual = getattr(getattr(self.method, "init", None), "__qualname__", "")
-        return "optax:" + (qual.split(".")[0] if qual else "transformation")
+        names = _optax_parts(getattr(self.method, "init", None))
+        return "optax:" + "+".join(names) if names else "optax"
 
     def engine(self, scalar: bool, verbose: bool = False) -> Engine:
         if scalar and self.chunk_size:
@@ -108,3 +108,18 @@ def check_method(method) -> str:
     if isinstance(method, optax.GradientTransformation):
         return "optax"
     raise TypeError(f"method must be a string or an optax.GradientTransformation, got {type(method).__name__}")
+
+
+def _optax_parts(init) -> list:
+    """The names of the stateful transformations an optax transformation is built from, read off
+    its ``init`` function (``optax.adam(...)`` is a chain whose ``init`` is ``chain``'s own:
+    ``["scale_by_adam"]``; stateless parts such as a learning-rate scale have none)."""
+    root = (getattr(init, "__qualname__", "") or "").split(".")[0]
+    if root != "chain":
+        return [] if root in ("", "init_empty_state", "init_fn") else [root]
+    names = []
+    for cell in getattr(init, "__closure__", None) or ():
+        inner = cell.cell_contents
+        if isinstance(inner, (tuple, list)):
+            names += [name for fn in inner if callable(fn) for name in _optax_parts(fn)]
+    return names

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import statsmodels.api as sm
 
@@ -131,3 +132,12 @@ def test_params0_as_a_pandas_series_names_the_parameters():
     np.testing.assert_allclose(stream.params["mu"], x.mean(), rtol=1e-10)
     with pytest.raises(ValueError, match="params0: a pandas Series needs distinct labels"):
         jaxmle.maximize(zoo.normal, pd.Series([0.0, 1.0], index=["mu", "mu"]), x)
+
+
+def test_an_optax_method_is_labelled_by_its_stateful_parts():
+    from jaxmle._setup import _optax_parts
+
+    assert _optax_parts(optax.adam(1e-2).init) == ["scale_by_adam"]
+    assert _optax_parts(optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9)).init) == ["trace"]
+    assert _optax_parts(optax.lbfgs().init) == ["scale_by_lbfgs", "scale_by_zoom_linesearch"]
+    assert _optax_parts(optax.sgd(0.1).init) == []  # only stateless parts: the label is "optax"
