@@ -30,7 +30,7 @@ from ._driver import iterate
 from ._newton import EIG_FLOOR, SecondOrderSolver, scaled_eigh
 from ._objective import Objective
 from ._preconditioned import PreconditionedBFGS
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, JaxmleWarning
 
 KINDS = ("nonparametric", "parametric")
 # Default relative-gradient tolerance of a replicate (before its final quasi-Newton step).
@@ -211,6 +211,12 @@ def bootstrap(
         raise ValueError(f"data has n={n} observations but res was fitted on nobs={res.nobs}")
     w_np = _validation.check_weights_of_fit(weights, n, res, "bootstrap")
     codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
+    if kind == "nonparametric" and cluster is None and res.cov_type == "cluster":
+        _warnings.warn(
+            f"res has a cluster-robust covariance ({res.n_groups} clusters) but no cluster= labels were given: the "
+            "bootstrap resamples single observations, which ignores the within-cluster correlation the fit allows "
+            "for (its standard errors can be several times too small); pass the fit's cluster= labels to resample "
+            "whole clusters", JaxmleWarning)
     tol = max(cfg.tol, REPLICATE_TOL) if tol is None else tol
     if not (np.isscalar(tol) and tol > 0):
         raise ValueError(f"tol must be a positive number, got {tol!r}")

@@ -13,7 +13,7 @@ Wald           ``W = (R theta - q)^T (R V R^T)^-1 (R theta - q)``, ``V = res.cov
 score (LM)     at the restricted estimate ``theta~`` (a fit with ``fixed=``), with ``s`` the score
                and ``A = -H`` the observed information of the *full* log-likelihood in every flat
                constrained parameter: ``oim``: ``LM = s^T A^-1 s``; ``opg``: ``LM = s^T B^-1 s``
-               with ``B = sum_i w_i s_i s_i^T``; ``robust``: see :func:`score_test`.
+               with ``B = sum_i w_i s_i s_i^T``; ``robust`` and ``cluster``: see :func:`score_test`.
 =============  ================================================================================
 
 Everything is in the flat constrained parameters ``theta`` (the order of ``res.names``).
@@ -35,9 +35,9 @@ from ._pytree import leaf_labels
 from ._numerics import SINGULAR_RTOL
 from ._restrictions import parse_hypotheses
 from ._result import MLEResult
-from ._warnings import ConvergenceWarning
+from ._warnings import ConvergenceWarning, JaxmleWarning
 
-SCORE_COV_TYPES = ("oim", "opg", "robust")
+SCORE_COV_TYPES = ("oim", "opg", "robust", "cluster")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def chi2_sf(statistic: float, df: int) -> float:
 # ----------------------------------------------------------------------------------------------
 # Likelihood ratio
 # ----------------------------------------------------------------------------------------------
-def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
+def lr_test(restricted: MLEResult, full: MLEResult, *, boundary: bool = False) -> TestResult:
     """Likelihood-ratio test of a restricted fit against the full (nesting) fit.
 
     ``LR = 2 (full.loglik - restricted.loglik)``, chi-square with
@@ -89,16 +89,27 @@ def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
     one, e.g. the same loglik fitted with ``fixed=``) and fitted to the same data; only the sizes
     and numbers of observations can be checked here.
 
+    The statistic is model-based: where the likelihood is misspecified (what a
+    ``cov_type="robust"`` or ``"cluster"`` fit allows for) it is not chi-square, and a warning says
+    so; :func:`wald_test` on the full fit uses its robust covariance, and :func:`score_test` has
+    robust and cluster forms.
+
     Args:
       restricted: the fit under the null hypothesis (fewer free parameters).
       full: the fit of the nesting model.
+      boundary: the single restriction puts a parameter on the boundary of its support (a
+        variance-type parameter at 0: the negative binomial's alpha, Poisson against NB2; a random
+        effect's variance). Under the null the statistic is then the 50:50 mixture of chi2(0) and
+        chi2(1) ("chibar2(01)", Self and Liang 1987), so ``pvalue = P(chi2_1 > LR) / 2`` (1 when
+        ``LR = 0``): the naive chi2(1) p-value is twice too large. Needs ``df = 1``.
 
     Returns:
-      A :class:`TestResult` named ``"LR test"``.
+      A :class:`TestResult` named ``"LR test"`` (``"LR test (boundary, chibar2(01))"`` with ``boundary``).
 
     Raises:
       ValueError: for a MAP (``log_prior``) fit, different ``nobs``, ``df <= 0`` (not nested in size,
-        or the arguments swapped), or a restricted log-likelihood clearly above the full one.
+        or the arguments swapped), a restricted log-likelihood clearly above the full one, or
+        ``boundary`` with more than one restriction.
     """
     for label, res in (("restricted", restricted), ("full", full)):
         _check_result(res, "lr_test", label)
@@ -125,7 +136,18 @@ def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
             f"full.df_model={full.df_model} and restricted.df_model={restricted.df_model}: the models are "
             f"not nested{swapped}"
         )
+    if boundary and df != 1:
+        raise ValueError(
+            f"lr_test: boundary=True is the chibar2(01) mixture for one restriction on a boundary, but the test has "
+            f"df={df} restrictions")
     _warn_unconverged("lr_test", restricted=restricted, full=full)
+    robust = sorted({res.cov_type for res in (restricted, full) if res.cov_type in ("robust", "cluster")})
+    if robust:
+        _warnings.warn(
+            f"lr_test: the fits have cov_type={'/'.join(map(repr, robust))}, but the likelihood-ratio statistic does "
+            "not use it: it is model-based, and where the likelihood is misspecified (what a robust covariance "
+            "allows for) it is not chi-square. For robust inference use wald_test on the full fit (it uses its "
+            "covariance) or score_test with cov_type='robust' or 'cluster'", JaxmleWarning)
     stat = 2.0 * (float(full.loglik) - float(restricted.loglik))
     if stat < 0.0:
         # Two fits of nested models at their maxima cannot have loglik_r > loglik_f; a tiny excess is
@@ -137,6 +159,9 @@ def lr_test(restricted: MLEResult, full: MLEResult) -> TestResult:
                 f"({full.loglik:.10g}); the models are not nested or the full fit is not at its maximum"
             )
         stat = 0.0
+    if boundary:
+        return TestResult(statistic=stat, df=df, pvalue=1.0 if stat <= 0.0 else 0.5 * chi2_sf(stat, 1),
+                          name="LR test (boundary, chibar2(01))")
     return TestResult(statistic=stat, df=df, pvalue=chi2_sf(stat, df), name="LR test")
 
 
@@ -263,8 +288,10 @@ def score_test(
     restricted: MLEResult,
     data: Any = None,
     *,
-    cov_type: str = "oim",
+    cov_type: str | None = None,
     weights: Any = None,
+    cluster: Any = None,
+    cluster_correction: bool = True,
 ) -> TestResult:
     """Score (Lagrange multiplier) test of the parameters held fixed in a restricted fit.
 
@@ -289,6 +316,9 @@ def score_test(
       uncentred sum of outer products, as the "robust" (HC0) covariance of :func:`maximize`
       (statsmodels' HC0 score test centres the scores and applies ``n/(n-1)``; the two agree to
       ``O(1/n)`` under the null).
+    * ``cov_type="cluster"``: the same with ``B = G/(G-1) sum_g S_g S_g^T``, ``S_g`` the weighted
+      score sum of cluster g (the meat of :func:`maximize`'s cluster-robust covariance, with its
+      ``G/(G-1)`` unless ``cluster_correction=False``): valid under within-cluster correlation.
 
     ``df = r``, the number of fixed parameters. Derivatives are exact (JAX, float64).
 
@@ -297,23 +327,37 @@ def score_test(
         contributions (n,) (a scalar total is accepted for ``cov_type="oim"`` without weights).
       restricted: the fit with ``fixed=`` (not a MAP fit).
       data: the data of that fit (a pytree of arrays; a pandas DataFrame becomes a dict).
-      cov_type: "oim" (default), "opg" or "robust".
+      cov_type: "oim", "opg", "robust" or "cluster"; by default the restricted fit's own
+        (``"oim"`` where that is "expected" or "none"), so a robust fit gets the robust test.
       weights: the frequency weights of that fit, shape (n,), if any.
+      cluster: the cluster labels (n,) of that fit, for ``cov_type="cluster"``.
+      cluster_correction: apply the ``G/(G-1)`` factor to the cluster meat (as :func:`maximize`).
 
     Returns:
-      A :class:`TestResult` named ``"Score test"`` (with ``" (opg)"``/``" (robust)"`` appended for
-      those variants).
+      A :class:`TestResult` named ``"Score test"`` (with ``" (opg)"``/``" (robust)"``/``" (cluster)"``
+      appended for those variants).
 
     Raises:
       ValueError: nothing fixed in ``restricted``, a MAP fit, a simplex parameter, data or
-        weights of the wrong length, an unknown ``cov_type``, a scalar loglik with opg/robust or
-        weights, or a singular information matrix.
+        weights of the wrong length, an unknown ``cov_type``, a scalar loglik with opg/robust/cluster
+        or weights, ``cov_type="cluster"`` without ``cluster`` labels (or labels without it), or a
+        singular information matrix.
     """
     _check_result(restricted, "score_test", "restricted")
     if not callable(loglik):
         raise TypeError(f"score_test: loglik must be a function loglik(params, data), got {type(loglik).__name__}")
+    if cov_type is None:
+        cov_type = restricted.cov_type if restricted.cov_type in SCORE_COV_TYPES else "oim"
+        if cov_type == "cluster" and cluster is None:
+            raise ValueError(
+                "score_test: the restricted fit has a cluster-robust covariance, so the score test is the cluster one "
+                "by default: pass the fit's cluster= labels (or choose cov_type='oim', 'opg' or 'robust')")
     if cov_type not in SCORE_COV_TYPES:
         raise ValueError(f"score_test: unknown cov_type {cov_type!r}; expected one of {', '.join(SCORE_COV_TYPES)}")
+    if (cov_type == "cluster") != (cluster is not None):
+        raise ValueError("score_test: cov_type='cluster' needs cluster= labels (one per observation)"
+                         if cluster is None else f"score_test: cluster labels were given but cov_type={cov_type!r}; "
+                         "use cov_type='cluster'")
     if restricted.is_map:
         raise ValueError("score_test: the restricted fit is a MAP (log_prior) fit; the score test needs a maximum-likelihood fit")
     tested = np.asarray(restricted.fixed, dtype=bool)
@@ -339,6 +383,7 @@ def score_test(
             "pass the data the model was fitted to"
         )
     w_np = _validation.check_weights_of_fit(weights, n, restricted, "score_test")
+    codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
     _warn_unconverged("score_test", restricted=restricted)
 
     with _dtypes.precision_scope(np.float64):
@@ -359,11 +404,12 @@ def score_test(
             )
         m = 1 if scalar else shape[0]
         w = jnp.ones((m,), jnp.float64) if w_np is None else jnp.asarray(w_np, jnp.float64)
-        s, hess, meat = _derivatives(theta, data64, w, loglik=loglik, layout=layout, scalar=scalar,
-                                     meat=cov_type != "oim")
+        s, hess, scores = _derivatives(theta, data64, w, loglik=loglik, layout=layout, scalar=scalar,
+                                       scores=cov_type != "oim")
         s = np.asarray(s, dtype=np.float64)
         info = -np.asarray(hess, dtype=np.float64)
-        meat = None if meat is None else np.asarray(meat, dtype=np.float64)
+        meat = None if scores is None else _meat(np.asarray(scores, dtype=np.float64), np.asarray(w, np.float64),
+                                                 codes, n_groups, cluster_correction)
 
     names = tuple(restricted.names)
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(info)) and (meat is None or np.all(np.isfinite(meat)))):
@@ -387,15 +433,15 @@ def score_test(
         C[:, b] = np.eye(r)
         s_eff = C @ s
         V = C @ meat @ C.T
-        stat = _quadratic_form(V, s_eff, what="score_test: the robust covariance of the tested score C B C^T",
+        stat = _quadratic_form(V, s_eff, what=f"score_test: the {cov_type} covariance of the tested score C B C^T",
                                hint="the tested scores are collinear or identically zero")
-        label = "Score test (robust)"
+        label = f"Score test ({cov_type})"
     return TestResult(statistic=stat, df=r, pvalue=chi2_sf(stat, r), name=label)
 
 
-@functools.partial(_compile.jit, static_argnames=("loglik", "layout", "scalar", "meat"))
-def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, meat: bool):
-    """(score (k,), Hessian (k, k), meat B (k, k) or None) of the weighted total in theta."""
+@functools.partial(_compile.jit, static_argnames=("loglik", "layout", "scalar", "scores"))
+def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, scores: bool):
+    """(score (k,), Hessian (k, k), per-observation scores (n, k) or None) of the weighted total in theta."""
 
     def contributions(th):
         return jnp.asarray(loglik(layout.unflatten(th), data))
@@ -406,11 +452,17 @@ def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, meat: bool):
 
     s = jax.grad(total)(theta)
     h = jax.hessian(total)(theta)
-    b = None
-    if meat:
-        si = jax.jacfwd(contributions)(theta)  # (n, k)
-        b = si.T @ (w[:, None] * si)
-    return s, 0.5 * (h + h.T), b
+    return s, 0.5 * (h + h.T), jax.jacfwd(contributions)(theta) if scores else None
+
+
+def _meat(scores: np.ndarray, w: np.ndarray, codes, n_groups: int, correction: bool) -> np.ndarray:
+    """``B = sum_i w_i s_i s_i^T`` from the per-observation scores (n, k), or with cluster ``codes``
+    ``G/(G-1) sum_g S_g S_g^T`` (``S_g = sum_{i in g} w_i s_i``; the factor only with ``correction``)."""
+    if codes is None:
+        return scores.T @ (w[:, None] * scores)
+    sums = np.zeros((n_groups, scores.shape[1]))
+    np.add.at(sums, codes, w[:, None] * scores)
+    return sums.T @ sums * (n_groups / (n_groups - 1.0) if correction else 1.0)
 
 
 # ----------------------------------------------------------------------------------------------

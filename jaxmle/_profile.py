@@ -39,7 +39,7 @@ from ._numerics import safe_inverse
 from ._setup import FitConfig
 from ._solve import Solver
 from ._table import Summary
-from ._warnings import ConvergenceWarning, ProfileWarning
+from ._warnings import ConvergenceWarning, JaxmleWarning, ProfileWarning
 
 __all__ = ["profile", "ProfileResult"]
 
@@ -72,7 +72,10 @@ class ProfileResult:
         profiled column equals ``grid``).
       estimate: the estimate of the parameter in ``res``.
       max_loglik: the maximum ``l_hat``: ``res.loglik`` (plus ``res.log_prior`` for a MAP fit).
-      stderr: the Wald standard error of ``res`` (for comparison; NaN where it has none).
+      stderr: the Wald standard error of the estimate from the observed information (for
+        comparison: the curvature of the log-likelihood at its maximum, which the profile has
+        asymptotically; ``res.stderr`` for an "oim" fit, not the robust one of a "robust" or
+        "cluster" fit; NaN where there is none).
       is_map: True when ``res`` is a MAP fit, so the profile is of the log posterior.
       alpha: the default level of :meth:`conf_int` and :meth:`plot`.
       names: flat names of every parameter (the columns of ``params``).
@@ -404,11 +407,29 @@ def _batch_refit(cfg: FitConfig, j: int, scalar: bool):
     return _compile.jit(jax.vmap(one, in_axes=(0, None, None)))
 
 
+def _u_variance(res, layout, uj) -> float:
+    """The observed-information variance of the unconstrained value ``u[uj]`` (NaN where singular)."""
+    inv, _, _ = safe_inverse(-np.asarray(res._hess_z, dtype=np.float64))
+    return float(inv[layout.free_u.index(uj), layout.free_u.index(uj)])
+
+
+def _oim_stderr(res, layout, j, uj, sup) -> float:
+    """The observed-information standard error of flat parameter ``j`` (elementwise support ``sup``
+    of ``u[uj]``): ``|d theta / du| sqrt(var u)``, NaN where there is none."""
+    if res.cov_type == "oim":
+        return float(res._flat_stderr[j])
+    var = _u_variance(res, layout, uj)
+    if not (np.isfinite(var) and var > 0):
+        return math.nan
+    with _dtypes.precision_scope(np.float64):
+        u = jnp.full((1,), float(res._u[uj]), jnp.float64)
+        slope = jax.jvp(lambda v: sup.forward(v, (1,)), (u,), (jnp.ones_like(u),))[1]
+    return abs(float(slope[0])) * math.sqrt(var)
+
+
 def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float) -> np.ndarray:
     """``width`` Wald standard errors each side of the estimate, equally spaced on the unconstrained scale."""
-    zj = layout.free_u.index(uj)
-    inv, _, _ = safe_inverse(-np.asarray(res._hess_z, dtype=np.float64))
-    var = inv[zj, zj]
+    var = _u_variance(res, layout, uj)
     if not (np.isfinite(var) and var > 0):
         raise ValueError(
             f"no finite standard error for {layout.names[j]!r} at the estimate (the information is singular or not "
@@ -460,7 +481,9 @@ def profile(
     For each grid value the parameter is held fixed and every other free parameter of ``res`` is
     re-maximised with ``res``'s method, supports, fixed parameters, prior and tolerance; all grid
     refits run as one ``vmap``-ed solve, warm-started at ``res.params``. For a MAP fit the profiled
-    objective is the log posterior (see the module docstring).
+    objective is the log posterior (see the module docstring). The interval uses the likelihood
+    alone, so it is model-based whatever ``cov_type`` ``res`` has: a "robust" or "cluster" fit gets
+    a warning saying so (its robust interval is ``res.conf_int()``).
 
     Args:
       res: an :class:`MLEResult` from :func:`maximize`.
@@ -512,6 +535,11 @@ def profile(
         _warnings.warn(
             f"res did not converge ({res.status}); the profile is measured from res.loglik, which may not be the "
             "maximum", ProfileWarning)
+    if res.cov_type in ("robust", "cluster"):
+        _warnings.warn(
+            f"res has cov_type={res.cov_type!r}, but a profile-likelihood interval uses the likelihood alone: it is "
+            "model-based (as the oim Wald interval), not robust; for robust inference use res.conf_int()",
+            JaxmleWarning)
     grid = _default_grid(res, layout, j, uj, sup, int(n_grid), float(width)) if grid is None else _check_grid(grid, sup, name)
 
     fn = _batch_refit(_profile_config(cfg, loglik, j, uj), j, bool(res._scalar))
@@ -558,7 +586,7 @@ def profile(
         params=theta,
         estimate=float(theta_hat[j]),
         max_loglik=max_loglik,
-        stderr=float(res._flat_stderr[j]),
+        stderr=_oim_stderr(res, layout, j, uj, sup),
         is_map=bool(res.is_map),
         alpha=alpha,
         names=tuple(layout.names),

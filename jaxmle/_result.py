@@ -218,7 +218,15 @@ class MLEResult(_CoefficientsMixin):
                 raise _validation.named_error(err, "transform: fn(params)") from err
             if not jax.tree_util.tree_leaves(value):
                 raise ValueError("transform: fn returned no arrays; return a pytree of the quantities to estimate")
-            jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)
+            try:
+                jac = np.asarray(jax.jacfwd(flat_fn)(theta), dtype=np.float64)
+            except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as err:
+                raise TypeError(
+                    "transform: fn must be written with jax.numpy: its Jacobian is computed by jax.jacfwd, which "
+                    "cannot follow NumPy functions (np.exp, np.log, ...) or float()/if on a parameter"
+                ) from err
+            except Exception as err:  # noqa: BLE001 - re-raised naming the callable
+                raise _validation.named_error(err, "transform: the Jacobian of fn (jax.jacfwd)") from err
         value_np = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64), value)
         cov = nan_aware_congruence(jac, self.cov)
         if self._cov_g is not None and np.isnan(np.diag(cov)).any():

@@ -196,6 +196,16 @@ def test_parametric_bootstrap_of_a_poisson_mean():
                          simulate=lambda p, key, d: simulate_poisson(p, key, d)[:50])
 
 
+def test_a_cluster_fit_bootstrapped_without_its_clusters_warns(logit_data, logit_fit):
+    # the fit's cluster-robust covariance allows for within-cluster correlation; resampling single
+    # observations ignores it (standard errors several times too small where it is strong)
+    groups = np.arange(N_LOGIT) // 20
+    clustered = jaxmle.maximize(logistic, {"beta": jnp.zeros(3)}, logit_data, cov_type="cluster", cluster=groups)
+    with pytest.warns(jaxmle.JaxmleWarning, match="no cluster= labels were given"):
+        boot = jaxmle.bootstrap(logistic, clustered, logit_data, n_boot=1000, key=jax.random.key(0))
+    assert boot.kind == "nonparametric"
+
+
 def test_cluster_bootstrap_resamples_whole_clusters(logit_fit, logit_data):
     groups = np.arange(N_LOGIT) // 20  # 100 clusters of 20
     boot = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=200, key=jax.random.key(5), cluster=groups)

@@ -58,3 +58,9 @@ def test_function_of_fixed_parameters_has_no_standard_error():
     for show in (res.summary, res.to_frame, out.summary, res.conf_int):
         with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 1.5"):
             show(alpha=1.5)
+
+
+def test_a_numpy_function_is_refused_naming_transform():
+    res = jaxmle.maximize(lambda p, x: -0.5 * (x - p["mu"]) ** 2, {"mu": 0.0}, np.arange(5.0))
+    with pytest.raises(TypeError, match="transform: fn must be written with jax.numpy"):
+        res.transform(lambda p: np.exp(p["mu"]))

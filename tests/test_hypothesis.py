@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from jax.scipy.special import gammaln
 from numpy.testing import assert_allclose
+from scipy import stats
 
 import jaxmle
 from jaxmle._hypothesis import chi2_sf
@@ -436,6 +437,54 @@ def test_lr_different_weights_raises(logit_full):
     weighted = jaxmle.maximize(logit_loglik, BETA0, LOGIT, fixed=FIX_23, weights=np.full(N, 2.0))
     with pytest.raises(ValueError, match=r"different frequency weights \(restricted wnobs=800, full wnobs=400\)"):
         jaxmle.lr_test(weighted, logit_full)
+
+
+def test_lr_test_of_robust_fits_warns_that_it_is_model_based(logit_restr, logit_full, logit_full_robust):
+    with pytest.warns(jaxmle.JaxmleWarning, match="model-based"):
+        robust = jaxmle.lr_test(logit_restr, logit_full_robust)
+    assert robust.statistic == jaxmle.lr_test(logit_restr, logit_full).statistic  # (the same statistic)
+
+
+def test_lr_boundary_is_the_chibar2_mixture():
+    # Poisson against NB2 (alpha -> 0 is the Poisson): under the null LR ~ chibar2(01), the 50:50
+    # mixture of chi2(0) and chi2(1) (Self and Liang 1987), so p = P(chi2_1 > LR) / 2
+    data = {"X": X[:, :2], "y": Y_COUNT}
+    poisson = jaxmle.maximize(poisson_loglik, {"beta": jnp.zeros(2)}, data)
+    nb2 = jaxmle.models.fit(jaxmle.models.negative_binomial(), data)
+    naive = jaxmle.lr_test(poisson, nb2)
+    corrected = jaxmle.lr_test(poisson, nb2, boundary=True)
+    assert corrected.statistic == naive.statistic and corrected.df == 1 and "chibar2" in corrected.name
+    assert_allclose(corrected.pvalue, 0.5 * stats.chi2.sf(naive.statistic, 1), rtol=1e-10)
+    with pytest.raises(ValueError, match="boundary=True .* df=2"):
+        jaxmle.lr_test(poisson, jaxmle.maximize(poisson_loglik, BETA0, COUNT), boundary=True)
+
+
+def test_score_test_of_a_cluster_fit_is_the_cluster_test(count_restr, count_parts):
+    # the default follows the restricted fit's cov_type; the cluster form is the robust one with the
+    # cluster sums of the scores in the meat, times G/(G-1) (NumPy reference from statsmodels' scores)
+    groups = np.arange(Y_COUNT.size) // 10
+    clustered = jaxmle.maximize(poisson_loglik, BETA0, COUNT, fixed=FIX_23, cov_type="cluster", cluster=groups)
+    with pytest.raises(ValueError, match="pass the fit's cluster= labels"):
+        jaxmle.score_test(poisson_loglik, clustered, COUNT)
+    out = jaxmle.score_test(poisson_loglik, clustered, COUNT, cluster=groups)
+    assert out.name == "Score test (cluster)" and out.df == 2
+    score_obs, hessian = count_parts
+    n_groups = groups.max() + 1
+    sums = np.array([score_obs[groups == g].sum(0) for g in range(n_groups)])
+    tested = np.array(count_restr.fixed)
+    a_info, a, b = -hessian, ~tested, tested
+    C = np.zeros((2, 4))
+    C[:, a] = -a_info[np.ix_(b, a)] @ np.linalg.inv(a_info[np.ix_(a, a)])
+    C[:, b] = np.eye(2)
+    s_eff = C @ score_obs.sum(0)
+    meat = sums.T @ sums * n_groups / (n_groups - 1)
+    assert_allclose(out.statistic, s_eff @ np.linalg.solve(C @ meat @ C.T, s_eff), rtol=1e-8)
+    plain = jaxmle.score_test(poisson_loglik, clustered, COUNT, cluster=groups, cluster_correction=False)
+    assert_allclose(plain.statistic, out.statistic * n_groups / (n_groups - 1), rtol=1e-12)
+    # the robust form on request; labels only with the cluster form
+    assert jaxmle.score_test(poisson_loglik, clustered, COUNT, cov_type="robust").name == "Score test (robust)"
+    with pytest.raises(ValueError, match="cluster labels were given but cov_type='robust'"):
+        jaxmle.score_test(poisson_loglik, clustered, COUNT, cov_type="robust", cluster=groups)
 
 
 def test_lr_map_fit_raises(logit_full):

@@ -127,6 +127,18 @@ def test_cutoff_not_crossed_gives_nan_and_warns(exp_fit):
     assert np.isnan(ci).all()
 
 
+def test_a_robust_fit_is_profiled_with_a_warning_and_the_observed_information(exp_fit, rate_profile):
+    # a profile-likelihood interval uses the likelihood alone: the same for a robust fit, which is
+    # told so; its stderr (and plot's quadratic) is the observed-information one, as the grid's
+    robust = jaxmle.maximize(zoo.exponential, {"rate": 1.0}, X_EXP, constraints={"rate": "positive"},
+                             cov_type="robust")
+    with pytest.warns(jaxmle.JaxmleWarning, match="model-based"):
+        prof = jaxmle.profile(robust, zoo.exponential, X_EXP, "rate")
+    np.testing.assert_allclose(prof.stderr, exp_fit.stderr["rate"], rtol=1e-10)
+    assert abs(robust.stderr["rate"] / prof.stderr - 1) > 1e-3  # (the robust one differs)
+    np.testing.assert_allclose(prof.conf_int(), rate_profile.conf_int(), rtol=1e-10)
+
+
 def test_user_grid(exp_fit):
     lo, hi = exponential_lr_interval(X_EXP, 0.05)
     grid = np.linspace(0.9 * lo, 1.1 * hi, 7)
