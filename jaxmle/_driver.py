@@ -9,8 +9,11 @@ the batch, and finished fits stay where they are.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _status
 from ._numerics import all_finite, relative_gradient
@@ -30,13 +33,30 @@ def decide_status(finite, converged, stalled, n_iter, max_iter):
     return status.astype(jnp.int32)
 
 
-def log_iteration(verbose: bool, n_iter, f, g, z):
-    """Stata-style iteration log line (only when ``verbose``; a no-op in the compiled code otherwise)."""
+def log_iteration(verbose, n_iter, f, g, z):
+    """Stata-style iteration log line (only when ``verbose``; a no-op in the compiled code otherwise).
+
+    ``verbose``: True, or the name of the maximised quantity (``-f``), e.g. "log-likelihood". The
+    values travel to the printing callback as their bits: the callback runs on XLA's host thread,
+    outside the caller's scoped ``jax.enable_x64``, where a float64 argument would arrive rounded
+    to float32 (a log-likelihood of -3658.627521 printed as -3658.627441)."""
     if verbose:
-        jax.debug.print(
-            "Iteration {i}: log posterior = {lp:.10g}  relative gradient = {rg:.3e}",
-            i=n_iter, lp=-f, rg=relative_gradient(g, z, f),
-        )
+        label = verbose if isinstance(verbose, str) else "log posterior"
+        jax.debug.callback(functools.partial(_print_iteration, label), n_iter, _bits(-f), _bits(relative_gradient(g, z, f)))
+
+
+def _bits(x):
+    """The bits of a float scalar as unsigned 32-bit words ((2,) for float64, () for float32)."""
+    return jax.lax.bitcast_convert_type(x, jnp.uint32)
+
+
+def _from_bits(words) -> float:
+    words = np.asarray(words, dtype=np.uint32)
+    return float(words.view(np.float64 if words.size == 2 else np.float32).reshape(()))
+
+
+def _print_iteration(label: str, n_iter, value, rel_grad) -> None:
+    print(f"Iteration {int(n_iter)}: {label} = {_from_bits(value):.10g}  relative gradient = {_from_bits(rel_grad):.3e}")
 
 
 def with_gradient_status(state, tol, max_iter, verbose: bool = False, at_rounding_level=False):

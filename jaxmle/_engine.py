@@ -111,7 +111,8 @@ class Engine:
 
     def _run(self, u0, data, weights, tol, max_iter):
         obj = self.objective(u0, data, weights)
-        state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, self.key.verbose)
+        verbose = self.key.verbose and log_label(self.key.spec, self.solver)
+        state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, verbose)
         lo, hi = self.solver.curvature_range(state)
         log_prior = obj.log_prior(state.z)
         if isinstance(self.solver, SecondOrderSolver):  # known from the last evaluation
@@ -204,6 +205,14 @@ class Engine:
             return ll + lp
 
         return jax.hessian(log_post_theta)(layout.theta_from_z(z, obj.u0))
+
+
+def log_label(spec: ModelSpec, solver) -> str:
+    """What the iteration log (``verbose=True``) prints: the log-likelihood, the log posterior of a
+    MAP fit, or their mean per unit weight for optax methods (which minimise the mean loss)."""
+    name = "log posterior" if spec.log_prior is not None else "log-likelihood"
+    mean = isinstance(solver, OptaxSolver) and solver.mean_loss and not spec.scalar
+    return f"mean {name} per unit weight" if mean else name
 
 
 def chain_rule_applies(layout: Layout) -> bool:

@@ -175,7 +175,7 @@ def maximize(
         cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction,
         prior_curvature=parts.prior_curvature,
     )
-    unidentified = _diagnose(layout, covres, parts.jac)
+    unidentified = _diagnose(layout, covres, parts.jac, converged)
     _warn_boundary(boundary)
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
@@ -355,13 +355,22 @@ def _check_start(start, scalar, log_prior):
         raise ValueError("log_prior is not finite at params0")
 
 
-def _diagnose(layout: Layout, covres, jac) -> tuple:
-    """Warn about a singular / indefinite information and return the names involved."""
+def _diagnose(layout: Layout, covres, jac, converged: bool = True) -> tuple:
+    """Warn about a singular / indefinite information and return the names involved. After a fit
+    that did not converge, the point is where the iterations stopped, not a maximum: the warning
+    says so instead of diagnosing the model (a random walk's AR(1) after BHHH's max_iter is not a
+    non-identified model)."""
     if not covres.bad_z.any() and covres.hessian_ok:
         return ()
     bad_theta = (np.abs(np.nan_to_num(np.asarray(jac))) @ covres.bad_z.astype(float)) > 0
     names = tuple(n for n, b in zip(layout.names, bad_theta) if b)
-    if not covres.hessian_ok:
+    if not covres.hessian_ok and not converged:
+        affected = f": {', '.join(names)}" if names else ""
+        _warnings.warn(
+            f"Hessian of the log-likelihood is not negative definite where the iterations stopped (smallest scaled "
+            f"eigenvalue {covres.info_min_eig:.3g}); the fit did not converge, so this is not a maximum, and the "
+            f"parameters involved get NaN standard errors{affected}", HessianWarning)
+    elif not covres.hessian_ok:
         if covres.info_min_eig < -SINGULAR_RTOL:
             kind = "not negative definite (a saddle point or not a maximum"
         else:

@@ -135,7 +135,7 @@ class SecondOrderSolver:
         # where the magnitude is used)
         accepted = state.forced | self.sufficient_decrease(state.f, ft, jnp.abs(ft), state.step_size, state.slope)
         if verbose:  # the accepted points only: a rejected trial is not an iteration
-            jax.lax.cond(accepted, lambda: log_iteration(True, state.n_iter, ft, gt, state.trial), lambda: None)
+            jax.lax.cond(accepted, lambda: log_iteration(verbose, state.n_iter, ft, gt, state.trial), lambda: None)
         advanced, speculate = self.advance(obj, state, ft, gt, mt, tol, max_iter)
         # a cond rather than selects: its operands are computed once (selects would each get a copy
         # of the status logic fused in: compile time)

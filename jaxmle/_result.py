@@ -47,7 +47,12 @@ class _CoefficientsMixin:
         return self._unflatten(wald_columns(self._flat, self._flat_stderr, 0.05)[1])
 
     def conf_int(self, alpha: float = 0.05) -> np.ndarray:
-        """Wald confidence intervals ``estimate -/+ z_{1-alpha/2} stderr``, shape (k, 2), ``names`` order."""
+        """Wald confidence intervals ``estimate -/+ z_{1-alpha/2} stderr``, shape (k, 2), ``names`` order.
+
+        Symmetric on the parameters' own (constrained) scale, as statsmodels' and Stata's: near a
+        bound they can leave the support (a "positive" sigma's lower end below 0). The profile
+        likelihood (:func:`jaxmle.profile`) respects the support, as does an interval for an
+        unconstrained transform (``res.transform``, e.g. ``log sigma``) mapped back."""
         _, _, lo, hi = wald_columns(self._flat, self._flat_stderr, alpha)
         return np.stack([lo, hi], axis=1)
 

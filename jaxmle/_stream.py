@@ -287,7 +287,7 @@ def maximize_stream(
         what = f"{n_epochs} epoch(s) and {n_iter} Newton iterations" if first_order else f"{n_iter} iterations"
         _warnings.warn(f"maximize_stream did not converge ({message}) after {what}", ConvergenceWarning)
     covres = _covariance.assemble(cov_type, hess, jac, outer, prior_curvature=prior_curvature)
-    unidentified = _diagnose(layout, covres, jac)
+    unidentified = _diagnose(layout, covres, jac, status == _status.CONVERGED)
     boundary = _check_boundary(layout, np.asarray(u), hess, float(ll + prior), grad)
     on_boundary = np.isin(np.asarray(layout.names), boundary)
     cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
