@@ -152,10 +152,10 @@ class SecondOrderSolver:
             return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size, jnp.zeros_like(ft)
 
         trial, ok, halvings, t, searched_excess = jax.lax.cond(search, move, keep, None)
-        # how far above f the rejected trials came out: where the iteration gets stuck, the measure of
-        # f's noise (see converged); new.excess is 0 at a newly accepted point
-        excess = jnp.maximum(jnp.maximum(new.excess, searched_excess),
-                             jnp.where(accepted | ~jnp.isfinite(ft), 0.0, ft - state.f))
+        # how far above f the rejected short trials came out: where the iteration gets stuck, the
+        # measure of f's noise (see converged); new.excess is 0 at a newly accepted point
+        noisy = ~accepted & jnp.isfinite(ft) & measures_noise(state.trial - state.z, state.z)
+        excess = jnp.maximum(jnp.maximum(new.excess, searched_excess), jnp.where(noisy, ft - state.f, 0.0))
         return new._replace(trial=trial, forced=search, stalled=search & ~ok, step_size=jnp.where(ok, t, new.step_size),
                             n_halvings=new.n_halvings + rejected + halvings, excess=excess)
 
@@ -171,7 +171,9 @@ class SecondOrderSolver:
         moved = ~jnp.isnan(state.f)  # (nothing accepted before the first evaluation)
         last_step = jnp.where(moved & ~state.stalled, relative_size(z - state.z, z), state.last_step)
         eig = scaled_eigh(m)
-        stuck = moved & at_rounding_level(z - state.z, state.z)  # (XLA computes the relative size once)
+        # a step accepted at z's rounding level (not a failed line search, which leaves z in place too:
+        # at a kink, e.g. an exact L1 penalty, every trial is rejected for the kink's sake)
+        stuck = moved & ~state.stalled & at_rounding_level(z - state.z, state.z)
         t, d_last = state.step_size, state.direction
         predicted = -(t * state.slope + 0.5 * t * t * (d_last @ state.curv @ d_last))  # the last step's decrease
         settled = moved & (t == 1) & (predicted <= 10 * jnp.finfo(f.dtype).eps * jnp.abs(f))
@@ -184,8 +186,11 @@ class SecondOrderSolver:
         # On convergence with an exact, positive definite Hessian take the final Newton step
         # z - H^-1 g without evaluating again: it is tiny (the gradient criterion holds) and
         # squares the remaining error, so estimates reach machine precision for free. f, g and
-        # the curvature in the state stay those of the last evaluation.
-        polish = (status == _status.CONVERGED) & positive & (self.curvature == "hessian")
+        # the curvature in the state stay those of the last evaluation, so only where the gain
+        # the step predicts is below sqrt(eps) max(|f|, 1): the reported log-likelihood is then that of the
+        # returned estimates to ~1e-8 relative (with tol=1 it was 42 below it).
+        polish = ((status == _status.CONVERGED) & positive & (self.curvature == "hessian")
+                  & (0.5 * (g @ newton) <= jnp.sqrt(jnp.finfo(f.dtype).eps) * jnp.maximum(jnp.abs(f), 1.0)))
         z_final = jnp.where(polish & jnp.all(jnp.isfinite(newton)), z - newton, z)
         tiny = predicted <= jnp.sqrt(jnp.finfo(f.dtype).eps) * jnp.abs(f)
         speculate = ~moved | tiny | (jnp.abs((state.f - f) - predicted) <= MODEL_FIT * predicted)
@@ -210,7 +215,8 @@ class SecondOrderSolver:
 
         Returns ``(z_new, accepted, halvings, step, excess)``: ``halvings`` counts the halvings after
         ``t0``; ``z_new = z`` when nothing was accepted within ``max_halvings`` halvings; ``excess`` is
-        the largest ``f(trial) - f`` of the rejected finite trials (0 if none)."""
+        the largest ``f(trial) - f`` of the rejected finite trials short enough to measure f's noise
+        (:func:`measures_noise`; 0 if none)."""
 
         def cond(c):
             t, f_new, magnitude, k, _ = c
@@ -218,7 +224,8 @@ class SecondOrderSolver:
 
         def body(c):
             t, f_prev, magnitude_prev, k, excess = c
-            rejected = (k >= 0) & jnp.isfinite(f_prev)  # (the previous trial, since cond let us in)
+            # (the previous trial, at step t, rejected since cond let us in)
+            rejected = (k >= 0) & jnp.isfinite(f_prev) & measures_noise(t * d, z)
             excess = jnp.where(rejected, jnp.maximum(excess, f_prev - f), excess)
             t = jnp.where(k < 0, t, 0.5 * t)  # the first pass tries t0
             f_new, magnitude = obj.value_and_magnitude(z + t * d)
@@ -228,7 +235,7 @@ class SecondOrderSolver:
         init = (jnp.asarray(t0, z.dtype), jnp.full((), jnp.inf, z.dtype), zero, jnp.full((), -1, jnp.int32), zero)
         t, f_new, magnitude, k, excess = jax.lax.while_loop(cond, body, init)
         ok = self.sufficient_decrease(f, f_new, magnitude, t, slope)
-        excess = jnp.where(ok | ~jnp.isfinite(f_new), excess, jnp.maximum(excess, f_new - f))
+        excess = jnp.where(ok | ~jnp.isfinite(f_new) | ~measures_noise(t * d, z), excess, jnp.maximum(excess, f_new - f))
         return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0), excess
 
     def converged(self, z, f, g, eig: Eigen, tol, stuck=False, noise=0.0, settled=False):
@@ -370,6 +377,14 @@ def modified_newton_direction(g, eig: Eigen, z, last_move=None, xp=jnp):
     top_up = xp.minimum(top_up, 1.0 / xp.maximum(relative_size(sv, z, xp), floor))
     sign = xp.where(along[0] > 0, -1.0, 1.0)
     return xp.where(negative, sign * top_up, 0.0) * sv - s * step
+
+
+def measures_noise(step, z):
+    """Whether a rejected trial ``z + step`` was short enough (relative size below ``sqrt(eps)``)
+    for its excess ``f(trial) - f`` to measure f's noise: at a longer step the excess measures the
+    curvature or a kink of f instead (an exact L1 penalty's rejected trials made a stall at the
+    start look like noise, and converged)."""
+    return relative_size(step, z) <= jnp.sqrt(jnp.finfo(z.dtype).eps)
 
 
 def newton_step(g, eig: Eigen):

@@ -27,7 +27,7 @@ import optax
 from . import _compile, _covariance, _dtypes, _pytree, _status, _stream_sgd, _validation, _warnings
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _check_loglik_output, _diagnose, _mask
-from ._newton import Eigen, SecondOrderSolver, newton_step, scaled_eigh
+from ._newton import Eigen, SecondOrderSolver, measures_noise, newton_step, scaled_eigh
 from ._numerics import relative_gradient, relative_size
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
@@ -242,7 +242,9 @@ def maximize_stream(
                 status = _status.NONFINITE
             elif converged:
                 status, positive, newton = flag_unbounded(_status.CONVERGED, z, grad, eig, last_step)
-                if status == _status.CONVERGED and newton_iter > 0 and positive and np.all(np.isfinite(newton)):
+                small_gain = 0.5 * float(-grad @ newton) <= np.sqrt(np.finfo(np_dtype).eps) * max(abs(float(f)), 1.0)
+                if (status == _status.CONVERGED and newton_iter > 0 and positive and np.all(np.isfinite(newton))
+                        and small_gain):
                     # maximize's final Newton step, without evaluating again (f, the gradient and the
                     # curvature reported stay those of this pass): it squares the remaining error
                     u = np.asarray(layout.insert_free(jnp.asarray(z - newton), jnp.asarray(u)), dtype=np_dtype)
@@ -260,8 +262,8 @@ def maximize_stream(
                                                    jnp.asarray(magnitude, np_dtype), t, gd)):  # maximize's Armijo test
                     accepted = True
                     break
-                if np.isfinite(f_new):  # (f's noise where the iteration gets stuck, as in maximize)
-                    excess = max(excess, float(f_new) - float(f))
+                if np.isfinite(f_new) and bool(measures_noise(jnp.asarray(t * d), jnp.asarray(z))):
+                    excess = max(excess, float(f_new) - float(f))  # (f's noise where stuck, as in maximize)
                 t *= 0.5
                 halvings += 1
             if not accepted:

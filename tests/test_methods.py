@@ -578,6 +578,41 @@ def test_newton_iterates_are_those_of_plain_backtracking(start):
     np.testing.assert_allclose(res.params["theta"], centre, rtol=1e-14)
 
 
+def _logistic_loglik_np(beta):
+    eta = np.asarray(LOGIT["X"], float) @ np.asarray(beta, float)
+    y = np.asarray(LOGIT["y"], float)
+    return -np.sum(y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta))
+
+
+@pytest.mark.parametrize("tol", [1.0, 1e-3])
+def test_reported_loglik_is_that_of_the_estimates_at_a_loose_tol(tol):
+    # The final Newton step is not evaluated; it is taken only where the gain it predicts is below
+    # sqrt(eps) max(|f|, 1), so the reported log-likelihood is that of the returned estimates to
+    # ~1e-8 relative. With tol=1 (met at the start) it used to move the estimates by a full Newton
+    # step from the start: params and loglik described different points, 42 apart (probe 7).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jaxmle.JaxmleWarning)
+        res = jaxmle.maximize(zoo.logistic, START, LOGIT, tol=tol)
+    np.testing.assert_allclose(res.loglik, _logistic_loglik_np(res.params["beta"]), rtol=1e-8)
+
+
+def test_an_exact_l1_penalty_stalls_at_its_kink_instead_of_converging():
+    # -sum |beta| / b as the log prior (not the smoothed priors.laplace): at beta = 0 JAX's
+    # derivative of |x| is +1, the Newton direction goes uphill and every trial is rejected. The
+    # rejected trials' excess over f measured the kink, not f's noise, and the failed search
+    # "converged" at the start (every coefficient 1/b off the lasso, no warning; probe 7). Now a
+    # stall: not converged, with the log posterior of the returned point.
+    rng = np.random.default_rng(0)
+    X, _ = np.linalg.qr(rng.normal(size=(200, 5)))
+    y = X @ np.array([3.0, -2.0, 0.0, 0.0, 0.05]) + rng.normal(size=200)
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no further decrease"):
+        res = jaxmle.maximize(lambda p, d: -0.5 * (d["y"] - d["X"] @ p["beta"]) ** 2, {"beta": jnp.zeros(5)},
+                              {"X": X, "y": y}, log_prior=lambda p: -jnp.sum(jnp.abs(p["beta"])) / 0.8)
+    beta = res.params["beta"]
+    assert not res.converged
+    np.testing.assert_allclose(res.loglik, -0.5 * np.sum((y - X @ beta) ** 2), rtol=1e-12)
+
+
 @pytest.mark.parametrize("method, prior", [("newton", None), ("bhhh", None), ("newton", jaxmle.priors.normal(0.5))])
 def test_reported_loglik_is_the_loglik_at_the_estimate(method, prior):
     # second-order fits report -f of their last evaluation (before the final Newton polish step)
