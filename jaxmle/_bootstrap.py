@@ -256,8 +256,8 @@ def bootstrap(
             "bootstrap statistics",
             ConvergenceWarning)
 
-    def jackknife():
-        return _jackknife(engine, n, jackknife_groups, args, dtype, codes if cluster is not None else None)
+    jackknife = _Jackknife(cfg, bool(res._scalar), n, jackknife_groups, args, dtype,
+                           codes if cluster is not None else None)
 
     return BootstrapResult(
         samples=samples,
@@ -349,6 +349,34 @@ def _unflatten_batch(layout, theta: np.ndarray):
         leaves.append(theta[:, start : start + m].reshape((theta.shape[0],) + shape))
         start += m
     return jax.tree_util.tree_unflatten(layout.treedef, leaves)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Jackknife:
+    """The grouped jackknife behind BCa, computed on first use (:func:`_jackknife`); a plain record
+    of its inputs, so that a :class:`BootstrapResult` can be pickled (the compiled engine is rebuilt
+    from ``cfg`` where it is called)."""
+
+    cfg: Any
+    scalar: bool
+    n: int
+    groups: int
+    args: tuple
+    dtype: Any
+    cluster_codes: Any = None
+
+    def __call__(self) -> np.ndarray:
+        with _dtypes.precision_scope(self.dtype):
+            engine = self.cfg.engine(self.scalar)
+        return _jackknife(engine, self.n, self.groups, self.args, self.dtype, self.cluster_codes)
+
+    def __getstate__(self):
+        # device arrays as NumPy: a float64 JAX array unpickled where x64 is off (JAX's default)
+        # comes back float32, and the jackknife's refits would then see rounded data
+        def host(x):
+            return x if jax.dtypes.issubdtype(getattr(x, "dtype", np.float64), jax.dtypes.prng_key) else np.asarray(x)
+
+        return {**self.__dict__, "args": jax.tree_util.tree_map(host, self.args)}
 
 
 def _jackknife(engine, n, groups, args, dtype, cluster_codes=None):

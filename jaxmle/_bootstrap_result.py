@@ -14,7 +14,7 @@ from ._table import Summary, coef_frame, normal_quantile
 CI_METHODS = ("percentile", "basic", "normal", "bca")
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class BootstrapResult:
     """Bootstrap replicates of an :class:`MLEResult`.
 

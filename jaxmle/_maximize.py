@@ -314,13 +314,16 @@ def _check_callable_output(name: str, fn, args: tuple, shape: tuple, kwargs=None
     return an array of ``shape`` (nothing to check when ``fn`` is None)."""
     if fn is None:
         return
+    what = "a scalar" if shape == () else f"an array of shape {shape}"
     try:
-        got = jax.eval_shape(functools.partial(fn, **(kwargs or {})), *args).shape
+        out = jax.eval_shape(functools.partial(fn, **(kwargs or {})), *args)
     except Exception as err:  # noqa: BLE001 - re-raised naming the argument
         raise _validation.named_error(err, f"{name} at params0") from err
-    if got != shape:
-        what = "a scalar" if shape == () else f"an array of shape {shape}"
-        raise ValueError(f"{name} returned shape {got}; expected {what}")
+    if not hasattr(out, "shape"):  # e.g. jax.hessian of a dict of parameters: a nested dict
+        raise ValueError(f"{name} returned a {type(out).__name__}; expected {what}"
+                         + (" (the flat constrained parameters' matrix, in the order of names)" if shape else ""))
+    if out.shape != shape:
+        raise ValueError(f"{name} returned shape {out.shape}; expected {what}")
 
 
 def _check_scalar_compatible(scalar, method_key, cov_type, weights):

@@ -32,9 +32,13 @@ def _path_label(path) -> str:
 def from_series(params0):
     """``params0`` with a pandas Series (statsmodels' ``start_params`` style: values indexed by name)
     turned into a dict of scalars ``{name: value}``, so that the fit's names are the Series' labels
-    (a Series is otherwise a single array leaf, named "theta"); anything else unchanged."""
+    (a Series is otherwise a single array leaf, named "theta"); anything else unchanged. A Series
+    without labels of its own (the default 0..k-1 index, e.g. the ``.params`` of a statsmodels
+    model fitted on NumPy arrays) is the 1-d float array of its values."""
     if not (type(params0).__module__.startswith("pandas") and type(params0).__name__ == "Series"):
         return params0
+    if list(params0.index) == list(range(len(params0))):
+        return np.asarray(params0.to_numpy(), dtype=float)
     labels = [str(label) for label in params0.index]
     if len(set(labels)) != len(labels):
         raise ValueError(f"params0: a pandas Series needs distinct labels, got {labels}")

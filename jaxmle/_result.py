@@ -61,7 +61,7 @@ class _CoefficientsMixin:
         return coef_frame(self.names, self._flat, self._flat_stderr, alpha)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class DeltaResult(_CoefficientsMixin):
     """Estimate and delta-method covariance of ``g(params)``: ``cov = J cov(theta) J^T``."""
 
@@ -94,7 +94,7 @@ class DeltaResult(_CoefficientsMixin):
         return str(self.summary())
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
 class MLEResult(_CoefficientsMixin):
     """The result of :func:`jaxmle.maximize` (immutable; a registered pytree).
 

@@ -23,6 +23,11 @@ def normalize_data(data):
         repeated = sorted({c for c in names if names.count(c) > 1})
         if repeated:
             raise ValueError(f"data: the DataFrame has repeated column names {repeated}; make them unique")
+        categorical = [name for j, name in enumerate(names) if isinstance(data.iloc[:, j].dtype, pd.CategoricalDtype)]
+        if categorical:
+            raise TypeError(f"data['{categorical[0]}'] is categorical (pandas Categorical); data leaves must be numeric "
+                            "arrays: code it as indicator columns (jaxmle.models.design, pd.get_dummies) or integer "
+                            "codes (.cat.codes), or drop it")
         return {name: data.iloc[:, j].to_numpy() for j, name in enumerate(names)}
     if isinstance(data, pd.Series):
         return data.to_numpy()

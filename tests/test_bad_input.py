@@ -54,6 +54,8 @@ def wrong_shape(params, data):
         ({"log_prior": lambda p: -0.5 * p["beta"] ** 2}, ValueError, r"log_prior returned shape \(3,\); expected a scalar"),
         ({"method": "fisher", "expected_info": lambda p, d: jnp.eye(2)}, ValueError,
          r"expected_info returned shape \(2, 2\); expected an array of shape \(3, 3\)"),
+        ({"method": "fisher", "expected_info": lambda p, d: {"beta": {"beta": jnp.eye(3)}}}, ValueError,
+         r"expected_info returned a dict; expected an array of shape \(3, 3\)"),
         ({"weights": np.zeros(zoo.N)}, ValueError, "weights are all zero"),
         ({"data": {"X": LOGIT["X"][:0], "y": LOGIT["y"][:0]}}, ValueError, "data has 0 observations"),
         ({"data": {"X": LOGIT["X"], "y": LOGIT["y"].tolist()}}, ValueError,

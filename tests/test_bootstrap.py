@@ -154,6 +154,18 @@ def test_interval_methods_shapes_and_order(logit_boot):
     assert list(frame.index) == ["beta[0]", "beta[1]", "beta[2]"]
 
 
+def test_a_bootstrap_result_pickles_with_its_lazy_jackknife(logit_boot):
+    # the BCa acceleration's jackknife is computed on first use: a record of its inputs (it was a
+    # closure, which pickle refused), whose device arrays travel as NumPy (a float64 JAX array
+    # unpickled with x64 off comes back float32: the refits then moved by ~1e-8)
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(logit_boot))
+    np.testing.assert_array_equal(copy.flat_samples, logit_boot.flat_samples)
+    np.testing.assert_array_equal(copy.acceleration, logit_boot.acceleration)
+    assert copy != logit_boot and logit_boot == logit_boot  # identity equality, not an elementwise error
+
+
 def exponential(params, data):
     return stats.expon.logpdf(data, scale=1.0 / params["rate"])
 

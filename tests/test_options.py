@@ -132,6 +132,18 @@ def test_params0_as_a_pandas_series_names_the_parameters():
     np.testing.assert_allclose(stream.params["mu"], x.mean(), rtol=1e-10)
     with pytest.raises(ValueError, match="params0: a pandas Series needs distinct labels"):
         jaxmle.maximize(zoo.normal, pd.Series([0.0, 1.0], index=["mu", "mu"]), x)
+    # without labels of its own (0..k-1, a statsmodels .params from NumPy arrays): the array of its
+    # values (it was the dict {"0": ..., "1": ...}, which a loglik indexing an array cannot use)
+    logit = zoo.draw(0)["logistic"]
+    unlabelled = jaxmle.maximize(lambda b, d: zoo.logistic({"beta": b}, d), pd.Series(np.zeros(3)), logit)
+    assert unlabelled.names == ("theta[0]", "theta[1]", "theta[2]")
+
+
+def test_a_categorical_column_is_named_with_what_to_do():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"y": DATA["normal"][:6], "g": pd.Categorical(list("aabbcc"))})
+    with pytest.raises(TypeError, match=r"data\['g'\] is categorical.*cat.codes"):
+        jaxmle.maximize(lambda p, d: zoo.normal(p, d["y"]), {"mu": 0.0, "sigma": 1.0}, frame)
 
 
 def test_an_optax_method_is_labelled_by_its_stateful_parts():

@@ -35,6 +35,15 @@ def test_wald_quantities(normal_fit):
     assert ci.shape == (2, 2)
 
 
+def test_results_compare_by_identity(normal_fit):
+    # dataclass equality compared NumPy fields elementwise: res == copy.deepcopy(res) raised
+    import copy
+
+    assert normal_fit == normal_fit and normal_fit != copy.deepcopy(normal_fit)
+    delta = normal_fit.transform(lambda p: {"m": p["mu"]})
+    assert delta == delta and delta != copy.deepcopy(delta)
+
+
 def test_information_criteria(normal_fit):
     res = normal_fit
     np.testing.assert_allclose(res.aic, -2 * res.loglik + 4, rtol=1e-14)
