@@ -104,6 +104,7 @@ class Engine:
         self.solve = jax.jit(self._solve)  # also called inside user jits (make_solver): no compiler options
         self.fit = _compile.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
         self.start_check = _compile.jit(self._start_check)
+        self.score_check = _compile.jit(self._score_check)
         self.evaluate_at = _compile.jit(self._evaluate_at)
 
     def objective(self, u0, data, weights) -> Objective:
@@ -186,6 +187,20 @@ class Engine:
         obj0, z0 = self.objective(u0, data, weights), self.key.layout.free_part(u0)
         bad = ~jnp.isfinite(jnp.ravel(obj0.contributions(z0)))
         return jnp.sum(bad), jnp.nonzero(bad, size=5, fill_value=-1)[0], obj0.log_prior(z0)
+
+    def _score_check(self, params0, data, weights):
+        """``(n_bad, first)`` at ``params0``: how many observations have a non-finite score (the
+        gradient of their contribution in the free parameters) and the first (up to 5) of them (-1
+        padded); for a scalar loglik, whether its gradient is not finite (first: -1). For the
+        failure path of a start whose contributions are finite: compiled only there."""
+        u0 = self.key.layout.unconstrain(params0)
+        obj, z0 = self.objective(u0, data, weights), self.key.layout.free_part(u0)
+        if self.key.spec.scalar:
+            bad = ~jnp.all(jnp.isfinite(jax.grad(obj.loglik)(z0)))[None]
+            return jnp.sum(bad), jnp.full((5,), -1)
+        scores, _ = obj._chunk_scores(z0, data)
+        bad = ~jnp.all(jnp.isfinite(scores), axis=1)
+        return jnp.sum(bad), jnp.nonzero(bad, size=5, fill_value=-1)[0]
 
     def _theta_hessian(self, obj, z, hess_z, grad_z, data, weights):
         """Hessian of the log posterior in the flat constrained parameters, (k, k).

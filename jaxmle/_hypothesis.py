@@ -384,6 +384,7 @@ def score_test(
         )
     w_np = _validation.check_weights_of_fit(weights, n, restricted, "score_test")
     codes, n_groups = _validation.check_cluster(cluster, n) if cluster is not None else (None, 0)
+    g_eff = 0 if codes is None else _validation.clusters_with_weight(codes, n_groups, w_np)
     _warn_unconverged("score_test", restricted=restricted)
 
     with _dtypes.precision_scope(np.float64):
@@ -409,7 +410,7 @@ def score_test(
         s = np.asarray(s, dtype=np.float64)
         info = -np.asarray(hess, dtype=np.float64)
         meat = None if scores is None else _meat(np.asarray(scores, dtype=np.float64), np.asarray(w, np.float64),
-                                                 codes, n_groups, cluster_correction)
+                                                 codes, n_groups, cluster_correction, g_eff)
 
     names = tuple(restricted.names)
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(info)) and (meat is None or np.all(np.isfinite(meat)))):
@@ -455,14 +456,15 @@ def _derivatives(theta, data, w, *, loglik, layout, scalar: bool, scores: bool):
     return s, 0.5 * (h + h.T), jax.jacfwd(contributions)(theta) if scores else None
 
 
-def _meat(scores: np.ndarray, w: np.ndarray, codes, n_groups: int, correction: bool) -> np.ndarray:
+def _meat(scores: np.ndarray, w: np.ndarray, codes, n_groups: int, correction: bool, g_eff: int = 0) -> np.ndarray:
     """``B = sum_i w_i s_i s_i^T`` from the per-observation scores (n, k), or with cluster ``codes``
-    ``G/(G-1) sum_g S_g S_g^T`` (``S_g = sum_{i in g} w_i s_i``; the factor only with ``correction``)."""
+    (0..n_groups-1) ``G/(G-1) sum_g S_g S_g^T`` (``S_g = sum_{i in g} w_i s_i``; G = ``g_eff`` the
+    clusters with positive weight; the factor only with ``correction``)."""
     if codes is None:
         return scores.T @ (w[:, None] * scores)
     sums = np.zeros((n_groups, scores.shape[1]))
     np.add.at(sums, codes, w[:, None] * scores)
-    return sums.T @ sums * (n_groups / (n_groups - 1.0) if correction else 1.0)
+    return sums.T @ sums * (g_eff / (g_eff - 1.0) if correction else 1.0)
 
 
 # ----------------------------------------------------------------------------------------------

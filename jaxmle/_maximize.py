@@ -109,6 +109,11 @@ def maximize(
     """
     if cov_type not in _covariance.COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r}; expected one of {', '.join(_covariance.COV_TYPES)}")
+    if getattr(loglik, "smooth", True) is False and cov_type in ("oim", "robust", "cluster"):
+        raise ValueError(
+            f"cov_type={cov_type!r} uses the observed information (Hessian), which does not estimate the sampling "
+            "variance of this non-smooth log-likelihood (the Laplace / least-absolute-deviations model): use "
+            "cov_type='expected' with expected_info= (jaxmle.models.fit does), or 'opg'")
     params0 = _pytree.from_series(params0)
     cfg = configure(
         loglik, params0, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed, tol=tol,
@@ -124,6 +129,9 @@ def maximize(
     n = _validation.check_data(data)
     w_np = _validation.check_weights(weights, n)
     codes, n_groups = _validation.check_cluster(cluster, n) if cov_type == "cluster" else (None, None)
+    # clusters whose observations all weigh 0 are not in the sample: not counted in G (the G/(G-1)
+    # factor, the rank), as if their rows were dropped (n_groups stays the codes' range for the sums)
+    g_eff = None if codes is None else _validation.clusters_with_weight(codes, n_groups, w_np)
     if w_np is not None and expected_info is not None and not cfg.expected_takes_weights:
         raise ValueError("expected_info must accept a weights= keyword when weights are given")
 
@@ -145,6 +153,7 @@ def maximize(
         )
         if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
             _check_start(engine.start_check(params_cast, data_cast, w), scalar, log_prior)
+            _check_start_derivatives(engine.score_check(params_cast, data_cast, w), scalar)
         status = int(out.status)
         newton = isinstance(engine.solver, SecondOrderSolver) and engine.solver.curvature == "hessian"
         if status == _status.CONVERGED and not newton:  # (Newton tests this in its loop)
@@ -166,13 +175,13 @@ def maximize(
         _warnings.warn(
             f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
             ConvergenceWarning)
-    if cov_type == "cluster" and n_groups - 1 < layout.k_free:
+    if cov_type == "cluster" and g_eff - 1 < layout.k_free:
         _warnings.warn(
-            f"cov_type='cluster' with {n_groups} clusters for {layout.k_free} free parameters: the cluster-robust "
-            f"covariance has rank at most {n_groups - 1}, so joint tests of more than {n_groups - 1} restrictions "
+            f"cov_type='cluster' with {g_eff} clusters for {layout.k_free} free parameters: the cluster-robust "
+            f"covariance has rank at most {g_eff - 1}, so joint tests of more than {g_eff - 1} restrictions "
             "are impossible and the standard errors rest on very few clusters", JaxmleWarning)
     covres = _covariance.assemble(
-        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, n_groups, cluster_correction,
+        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, g_eff, cluster_correction,
         prior_curvature=parts.prior_curvature,
     )
     unidentified = _diagnose(layout, covres, parts.jac, converged)
@@ -198,7 +207,7 @@ def maximize(
         unidentified=unidentified,
         boundary=boundary,
         is_map=log_prior is not None,
-        n_groups=n_groups,
+        n_groups=g_eff,
         info={
             "n_halvings": int(out.n_halvings),
             "curvature_min": float(out.curv_min),
@@ -358,6 +367,21 @@ def _check_start(start, scalar, log_prior):
         raise ValueError("log_prior is not finite at params0")
 
 
+def _check_start_derivatives(check, scalar) -> None:
+    """Raise where the log-likelihood is finite at params0 but its derivatives are not (``check``:
+    the engine's ``score_check``): the fit cannot take a first step."""
+    n_bad, first = int(check[0]), np.asarray(check[1])
+    fix = ("a derivative infinite or undefined there: sqrt(r**2) at r = 0, log(x) or x**0.5 at x = 0, or a jnp.where "
+           "whose unused branch is not finite (its gradient is still NaN: compute that branch on a safe input); "
+           "choose another start or rewrite the model")
+    if n_bad and not scalar:
+        raise ValueError(
+            f"loglik is finite at params0 but its gradient is not, for {n_bad} observation(s) (first indices "
+            f"{first[first >= 0].tolist()}): {fix}")
+    what = "gradient" if n_bad else "Hessian (or the log prior's derivatives)"
+    raise ValueError(f"loglik is finite at params0 but its {what} is not: {fix}")
+
+
 def _diagnose(layout: Layout, covres, jac, converged: bool = True) -> tuple:
     """Warn about a singular / indefinite information and return the names involved. After a fit
     that did not converge, the point is where the iterations stopped, not a maximum: the warning
@@ -370,7 +394,9 @@ def _diagnose(layout: Layout, covres, jac, converged: bool = True) -> tuple:
     if not covres.hessian_ok and not converged:
         affected = f": {', '.join(names)}" if names else ""
         _warnings.warn(
-            f"Hessian of the log-likelihood is not negative definite where the iterations stopped (smallest scaled "
+            f"Hessian of the log-likelihood is "
+            f"{'not negative definite' if covres.info_min_eig < -SINGULAR_RTOL else 'singular'} where the iterations "
+            f"stopped (smallest scaled "
             f"eigenvalue {covres.info_min_eig:.3g}); the fit did not converge, so this is not a maximum, and the "
             f"parameters involved get NaN standard errors{affected}", HessianWarning)
     elif not covres.hessian_ok:

@@ -136,6 +136,16 @@ def check_cluster(cluster, n: int | None):
     return codes.astype(np.int32), n_groups
 
 
+def clusters_with_weight(codes: np.ndarray, n_groups: int, weights) -> int:
+    """The number of clusters (codes 0..n_groups-1) with a positive total weight (all of them
+    without weights); at least 2 are needed."""
+    total = np.bincount(codes, weights=None if weights is None else np.asarray(weights, float), minlength=n_groups)
+    g = int(np.sum(total > 0))
+    if g < 2:
+        raise ValueError(f"cluster-robust covariance needs at least 2 clusters with positive weight, got {g}")
+    return g
+
+
 def _missing_labels(labels: np.ndarray) -> np.ndarray:
     """(n,) bool: labels that are NaN or None (and pandas' NA / NaT, when the caller uses pandas)."""
     pd = sys.modules.get("pandas")  # (not imported here: see normalize_data)

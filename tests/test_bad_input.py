@@ -163,3 +163,28 @@ def test_too_few_clusters_for_the_parameters_warn():
     # 3 clusters, 3 parameters: the cluster covariance has rank <= 2
     with pytest.warns(jaxmle.JaxmleWarning, match="3 clusters for 3 free parameters: .* rank at most 2"):
         jaxmle.maximize(zoo.logistic, START, LOGIT, cov_type="cluster", cluster=np.arange(zoo.N) % 3)
+
+
+def test_a_start_with_a_nan_gradient_is_refused_naming_the_observations():
+    # finite contributions, but sqrt(r**2) has no derivative where r = 0 (0/0): the fit could not
+    # take a step, and ended "not converged after 0 iterations" with a HessianWarning about a NaN
+    # eigenvalue (probe 7); now an error naming the rows and what to do
+    x = np.linspace(-1.0, 1.0, 20)
+    y = 2.0 + x
+    y[[2, 5]] = 0.0  # residual exactly 0 at the start a = b = 0
+
+    def lad(p, d):
+        return -jnp.sqrt((d["y"] - p["a"] - p["b"] * d["x"]) ** 2)
+
+    with pytest.raises(ValueError, match=r"gradient is not, for 2 observation\(s\) \(first indices \[2, 5\]\)"):
+        jaxmle.maximize(lad, {"a": 0.0, "b": 0.0}, {"x": x, "y": y})
+
+
+def test_the_laplace_loglik_by_hand_refuses_curvature_covariances():
+    # maximize(m.loglik, ...) for the LAD model gave oim standard errors ~80x too small (the
+    # smoothed kinks' curvature), with no warning; models.fit refuses them, and so does maximize now
+    m = jaxmle.models.laplace()
+    data = {"X": LOGIT["X"], "y": LOGIT["y"]}
+    for cov_type in ("oim", "robust"):
+        with pytest.raises(ValueError, match="non-smooth log-likelihood.*cov_type='expected'"):
+            jaxmle.maximize(m.loglik, m.start(data), data, constraints=m.constraints, cov_type=cov_type)

@@ -153,3 +153,18 @@ def test_an_optax_method_is_labelled_by_its_stateful_parts():
     assert _optax_parts(optax.chain(optax.clip(1.0), optax.sgd(0.1, momentum=0.9)).init) == ["trace"]
     assert _optax_parts(optax.lbfgs().init) == ["scale_by_lbfgs", "scale_by_zoom_linesearch"]
     assert _optax_parts(optax.sgd(0.1).init) == []  # only stateless parts: the label is "optax"
+
+
+def test_clusters_of_zero_weight_are_not_counted():
+    # rows of weight 0 are as if dropped: so are clusters all of whose rows weigh 0 (they counted in
+    # G, and the G/(G-1) factor differed from the dropped-rows fit's; probe 7)
+    logit = zoo.draw(0)["logistic"]
+    groups = np.arange(zoo.N) % 20
+    w = np.where(groups < 2, 0.0, 1.0)
+    weighted = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, logit, weights=w, cov_type="cluster",
+                               cluster=groups)
+    keep = groups >= 2
+    dropped = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, {k: v[keep] for k, v in logit.items()},
+                              cov_type="cluster", cluster=groups[keep])
+    assert weighted.n_groups == dropped.n_groups == 18
+    np.testing.assert_allclose(weighted.cov, dropped.cov, rtol=1e-9)

@@ -7,6 +7,7 @@ All three model ``y_i = x_i' beta + scale * e_i`` with a symmetric error density
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -80,6 +81,9 @@ class _LaplaceLoglik:
     shares compiled solvers."""
 
     smoothing: float
+    # not twice differentiable at the optimum (see laplace()): maximize refuses the covariances
+    # from its observed information, as models.fit does (Model.smooth)
+    smooth: ClassVar[bool] = False
 
     def __call__(self, params, data):
         mu = data["X"] @ params["beta"]
