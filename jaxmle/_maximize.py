@@ -361,7 +361,8 @@ def _check_start(start, scalar, log_prior):
         raise ValueError(
             f"loglik is not finite at params0 for {n_bad} observation(s) (first indices {first[first >= 0].tolist()}); "
             "choose a start where every contribution is finite, or check those observations (a value outside the "
-            "model's support, e.g. a negative count, is impossible at every start)"
+            "model's support, e.g. a negative count, is impossible at every start; an overflow or log(0) in the "
+            "model calls for log space: jax.nn.log_sigmoid, logsumexp, log1p)"
         )
     if log_prior is not None and not np.isfinite(prior):
         raise ValueError("log_prior is not finite at params0")

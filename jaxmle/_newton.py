@@ -78,6 +78,7 @@ class NewtonState(NamedTuple):
     forced: jax.Array  # accept the trial without the Armijo test (the start; a point found by the search)
     eigenvalues: jax.Array  # of the Jacobi-scaled curv (unit diagonal, see scaled_eigh), ascending
     excess: jax.Array  # f(trial) - f of the last trial the Armijo test rejected (0 if none since the last point)
+    walled: jax.Array  # a trial since the last accepted point had a non-finite value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +118,7 @@ class SecondOrderSolver:
         zeros = jnp.zeros((k,), dtype)
         return NewtonState(z0, nan, zeros, jnp.zeros((k, k), dtype), zero, zero + _status.RUNNING, jnp.array(False),
                            zero, jnp.ones((), dtype), jnp.zeros((), dtype), z0, zeros, jnp.zeros((), dtype),
-                           jnp.array(True), zeros, jnp.zeros((), dtype))
+                           jnp.array(True), zeros, jnp.zeros((), dtype), jnp.array(False))
 
     def direction(self, g, eig: Eigen, z, last_move=None):
         """:func:`modified_newton_direction` at ``z`` (traced)."""
@@ -149,15 +150,16 @@ class SecondOrderSolver:
                                     max_halvings=self.max_halvings - rejected, active=search)
 
         def keep(_):
-            return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size, jnp.zeros_like(ft)
+            return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size, jnp.zeros_like(ft), jnp.array(False)
 
-        trial, ok, halvings, t, searched_excess = jax.lax.cond(search, move, keep, None)
+        trial, ok, halvings, t, searched_excess, searched_wall = jax.lax.cond(search, move, keep, None)
         # how far above f the rejected short trials came out: where the iteration gets stuck, the
         # measure of f's noise (see converged); new.excess is 0 at a newly accepted point
         noisy = ~accepted & jnp.isfinite(ft) & measures_noise(state.trial - state.z, state.z)
         excess = jnp.maximum(jnp.maximum(new.excess, searched_excess), jnp.where(noisy, ft - state.f, 0.0))
+        walled = new.walled | searched_wall | (~accepted & ~jnp.isfinite(ft))
         return new._replace(trial=trial, forced=search, stalled=search & ~ok, step_size=jnp.where(ok, t, new.step_size),
-                            n_halvings=new.n_halvings + rejected + halvings, excess=excess)
+                            n_halvings=new.n_halvings + rejected + halvings, excess=excess, walled=walled)
 
     def advance(self, obj, state: NewtonState, f, g, m, tol, max_iter):
         """Accept the trial (where ``f, g, m`` were evaluated), decide the status there and set up
@@ -179,6 +181,9 @@ class SecondOrderSolver:
         settled = moved & (t == 1) & (predicted <= 10 * jnp.finfo(f.dtype).eps * jnp.abs(f))
         converged = self.converged(z, f, g, eig, tol, stuck=stuck, noise=state.excess, settled=settled)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
+        # a stall where trials hit non-finite values: a wall of overflow, not a flat rise (not judged by
+        # with_unbounded: a naive log(1 - sigmoid) read as "no finite maximum")
+        status = jnp.where((status == _status.STALLED) & state.walled, _status.WALL, status).astype(jnp.int32)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton
         status = self.with_unbounded(obj.layout, status, z, newton, last_step)
         running = status == _status.RUNNING
@@ -199,6 +204,7 @@ class SecondOrderSolver:
             status=status, stalled=jnp.array(False), n_halvings=state.n_halvings,
             step_size=jnp.ones((), z.dtype), last_step=last_step, trial=z + d, direction=d,
             slope=jnp.minimum(g @ d, 0.0), forced=jnp.array(False), eigenvalues=eig.lam, excess=jnp.zeros_like(f),
+            walled=jnp.array(False),
         ), speculate
 
     def sufficient_decrease(self, f, f_new, magnitude, t, slope):
@@ -213,30 +219,34 @@ class SecondOrderSolver:
         values are rejected. With ``active`` False (a fit in a vmapped batch that does not
         backtrack) no trial is evaluated.
 
-        Returns ``(z_new, accepted, halvings, step, excess)``: ``halvings`` counts the halvings after
-        ``t0``; ``z_new = z`` when nothing was accepted within ``max_halvings`` halvings; ``excess`` is
-        the largest ``f(trial) - f`` of the rejected finite trials short enough to measure f's noise
-        (:func:`measures_noise`; 0 if none)."""
+        Returns ``(z_new, accepted, halvings, step, excess, wall)``: ``halvings`` counts the halvings
+        after ``t0``; ``z_new = z`` when nothing was accepted within ``max_halvings`` halvings;
+        ``excess`` is the largest ``f(trial) - f`` of the rejected finite trials short enough to
+        measure f's noise (:func:`measures_noise`; 0 if none); ``wall`` whether a trial's value was
+        not finite."""
 
         def cond(c):
-            t, f_new, magnitude, k, _ = c
+            t, f_new, magnitude, k = c[:4]
             return active & (~self.sufficient_decrease(f, f_new, magnitude, t, slope)) & (k < max_halvings)
 
         def body(c):
-            t, f_prev, magnitude_prev, k, excess = c
+            t, f_prev, magnitude_prev, k, excess, wall = c
             # (the previous trial, at step t, rejected since cond let us in)
             rejected = (k >= 0) & jnp.isfinite(f_prev) & measures_noise(t * d, z)
             excess = jnp.where(rejected, jnp.maximum(excess, f_prev - f), excess)
+            wall = wall | ((k >= 0) & ~jnp.isfinite(f_prev))
             t = jnp.where(k < 0, t, 0.5 * t)  # the first pass tries t0
             f_new, magnitude = obj.value_and_magnitude(z + t * d)
-            return t, f_new, magnitude, k + 1, excess
+            return t, f_new, magnitude, k + 1, excess, wall
 
         zero = jnp.zeros((), z.dtype)
-        init = (jnp.asarray(t0, z.dtype), jnp.full((), jnp.inf, z.dtype), zero, jnp.full((), -1, jnp.int32), zero)
-        t, f_new, magnitude, k, excess = jax.lax.while_loop(cond, body, init)
+        init = (jnp.asarray(t0, z.dtype), jnp.full((), jnp.inf, z.dtype), zero, jnp.full((), -1, jnp.int32), zero,
+                jnp.array(False))
+        t, f_new, magnitude, k, excess, wall = jax.lax.while_loop(cond, body, init)
         ok = self.sufficient_decrease(f, f_new, magnitude, t, slope)
         excess = jnp.where(ok | ~jnp.isfinite(f_new) | ~measures_noise(t * d, z), excess, jnp.maximum(excess, f_new - f))
-        return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0), excess
+        wall = wall | (active & ~ok & ~jnp.isfinite(f_new))
+        return jnp.where(ok, z + t * d, z), ok, jnp.maximum(k, 0), jnp.where(ok, t, 0.0), excess, wall
 
     def converged(self, z, f, g, eig: Eigen, tol, stuck=False, noise=0.0, settled=False):
         """Relative gradient <= tol, or (with M positive definite) a Newton step below the rounding

@@ -6,6 +6,7 @@ MAX_ITER = 1
 STALLED = 2
 NONFINITE = 3
 UNBOUNDED = 4
+WALL = 5
 
 MESSAGES = {
     RUNNING: "running",
@@ -15,6 +16,9 @@ MESSAGES = {
     NONFINITE: "non-finite log-likelihood, gradient or curvature",
     UNBOUNDED: "no finite maximum: the log-likelihood keeps rising along a direction where it is flat "
                "(e.g. perfect separation)",
+    WALL: "no further decrease: the steps along the search direction reached points where the log-likelihood is "
+          "not finite (an overflow or log(0) in the model? write it in log space: jax.nn.log_sigmoid, logsumexp, "
+          "log1p)",
 }
 
 

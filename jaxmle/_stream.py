@@ -254,7 +254,7 @@ def maximize_stream(
                 break
             d = np.asarray(solver.direction(jnp.asarray(-grad), eig, jnp.asarray(z), jnp.asarray(last_move)))
             gd = min(float(-grad @ d), 0.0)
-            t, accepted, excess = 1.0, False, 0.0
+            t, accepted, excess, walled = 1.0, False, 0.0, False
             for _ in range(max_halvings + 1):
                 trial = np.asarray(layout.insert_free(jnp.asarray(z + t * d), jnp.asarray(u)), dtype=np_dtype)
                 f_new, magnitude = value_pass(trial)
@@ -264,10 +264,11 @@ def maximize_stream(
                     break
                 if np.isfinite(f_new) and bool(measures_noise(jnp.asarray(t * d), jnp.asarray(z))):
                     excess = max(excess, float(f_new) - float(f))  # (f's noise where stuck, as in maximize)
+                walled = walled or not np.isfinite(f_new)
                 t *= 0.5
                 halvings += 1
-            if not accepted:
-                status = flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
+            if not accepted:  # (a wall of non-finite trials, as in maximize, is not judged as a flat rise)
+                status = _status.WALL if walled else flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
                 break
             predicted = -(t * gd - 0.5 * t * t * float(d @ hess @ d))  # the step's predicted decrease of f
             last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)

@@ -623,3 +623,25 @@ def test_reported_loglik_is_the_loglik_at_the_estimate(method, prior):
     y = np.asarray(LOGIT["y"], float)
     at_estimate = -np.sum(y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta))  # float64, NumPy
     np.testing.assert_allclose(res.loglik, at_estimate, rtol=1e-13)
+
+
+def test_a_wall_of_non_finite_trials_is_not_called_separation():
+    # A naive log(1 - sigmoid(eta)) with a misclassified high-leverage point (x = 40, y = 0): past
+    # eta ~ 37 the term is log(0) = -inf, the steps towards the maximum hit that wall, and the stall
+    # was judged by the flat-rise test: "no finite maximum (perfect separation)", though the data are
+    # not separated and the MLE is finite (probe 7). Now the status says the trials were not finite
+    # and points to log space; with jax.nn.log_sigmoid the same fit converges.
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=400)
+    y = (rng.uniform(size=400) < 1 / (1 + np.exp(-(0.5 + 3 * x)))).astype(float)
+    x[0], y[0] = 40.0, 0.0
+    data = {"X": np.column_stack([np.ones(400), x]), "y": y}
+
+    def naive(p, d):
+        s = jax.nn.sigmoid(d["X"] @ p["beta"])
+        return d["y"] * jnp.log(s) + (1 - d["y"]) * jnp.log(1 - s)
+
+    with pytest.warns(jaxmle.ConvergenceWarning, match="not finite.*log_sigmoid"):
+        res = jaxmle.maximize(naive, {"beta": jnp.zeros(2)}, data)
+    assert not res.converged and "no finite maximum" not in res.status
+    assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(2)}, data).converged
