@@ -42,7 +42,8 @@ def log_iteration(verbose, n_iter, f, g, z):
     to float32 (a log-likelihood of -3658.627521 printed as -3658.627441)."""
     if verbose:
         label = verbose if isinstance(verbose, str) else "log posterior"
-        jax.debug.callback(functools.partial(_print_iteration, label), n_iter, _bits(-f), _bits(relative_gradient(g, z, f)))
+        jax.debug.callback(functools.partial(_print_iteration, label), n_iter, _bits(-f),
+                           _bits(relative_gradient(g, z, f)))
 
 
 def _bits(x):
@@ -56,7 +57,8 @@ def _from_bits(words) -> float:
 
 
 def _print_iteration(label: str, n_iter, value, rel_grad) -> None:
-    print(f"Iteration {int(n_iter)}: {label} = {_from_bits(value):.10g}  relative gradient = {_from_bits(rel_grad):.3e}")
+    print(f"Iteration {int(n_iter)}: {label} = {_from_bits(value):.10g}  "
+          f"relative gradient = {_from_bits(rel_grad):.3e}")
 
 
 def with_gradient_status(state, tol, max_iter, verbose: bool = False, at_rounding_level=False):

@@ -150,7 +150,8 @@ class SecondOrderSolver:
                                     max_halvings=self.max_halvings - rejected, active=search)
 
         def keep(_):
-            return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size, jnp.zeros_like(ft), jnp.array(False)
+            no = jnp.array(False)
+            return new.trial, jnp.array(True), jnp.zeros((), jnp.int32), new.step_size, jnp.zeros_like(ft), no
 
         trial, ok, halvings, t, searched_excess, searched_wall = jax.lax.cond(search, move, keep, None)
         # how far above f the rejected short trials came out: where the iteration gets stuck, the
