@@ -393,13 +393,13 @@ def _diagnose(layout: Layout, covres, jac, converged: bool = True) -> tuple:
     bad_theta = (np.abs(np.nan_to_num(np.asarray(jac))) @ covres.bad_z.astype(float)) > 0
     names = tuple(n for n, b in zip(layout.names, bad_theta) if b)
     if not covres.hessian_ok and not converged:
-        affected = f": {', '.join(names)}" if names else ""
+        affected = (f"the parameters involved get NaN standard errors: {', '.join(names)}" if names else
+                    "the chosen covariance does not involve that direction: no standard error is affected")
         _warnings.warn(
             f"Hessian of the log-likelihood is "
             f"{'not negative definite' if covres.info_min_eig < -SINGULAR_RTOL else 'singular'} where the iterations "
-            f"stopped (smallest scaled "
-            f"eigenvalue {covres.info_min_eig:.3g}); the fit did not converge, so this is not a maximum, and the "
-            f"parameters involved get NaN standard errors{affected}", HessianWarning)
+            f"stopped (smallest scaled eigenvalue {covres.info_min_eig:.3g}); the fit did not converge, so this is not "
+            f"a maximum; {affected}", HessianWarning)
     elif not covres.hessian_ok:
         if covres.info_min_eig < -SINGULAR_RTOL:
             kind = "not negative definite (a saddle point or not a maximum"

@@ -186,7 +186,8 @@ class SecondOrderSolver:
         # with_unbounded: a naive log(1 - sigmoid) read as "no finite maximum")
         status = jnp.where((status == _status.STALLED) & state.walled, _status.WALL, status).astype(jnp.int32)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton
-        status = self.with_unbounded(obj.layout, status, z, newton, last_step)
+        level = state.excess <= 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), 1.0)
+        status = self.with_unbounded(obj.layout, status, z, newton, last_step, level)
         running = status == _status.RUNNING
         d = self.direction(g, eig, z, z - state.z)
         # On convergence with an exact, positive definite Hessian take the final Newton step
@@ -302,12 +303,15 @@ class SecondOrderSolver:
         size = relative_size(jnp.where(mask, newton, 0.0), z)
         return (last_step > 0) & (size > flat_step(z.dtype)) & (size > FLAT_RATIO * last_step)
 
-    def with_unbounded(self, layout, status, z, newton, last_step):
+    def with_unbounded(self, layout, status, z, newton, last_step, level=True):
         """``status`` with a converged or stalled fit whose next Newton step shows the signature of
         :meth:`unbounded` reported as ``UNBOUNDED``. A stall counts too: where the log-likelihood
         runs off to its supremum, its increments eventually fall below the rounding level of the
-        sum (how soon depends on the platform's rounding), and the line search stops there."""
-        finished = (status == _status.CONVERGED) | (status == _status.STALLED)
+        sum (how soon depends on the platform's rounding), and the line search stops there; but
+        only where its short rejected trials came out ``level`` with f (within its rounding): at a
+        kink (the exact Laplace/LAD loss, an absolute value) they come out above it, and the steps
+        that do not shrink are the kink's, not a flat rise."""
+        finished = (status == _status.CONVERGED) | ((status == _status.STALLED) & level)
         flat = finished & self.unbounded(layout, z, newton, last_step)
         return jnp.where(flat, _status.UNBOUNDED, status).astype(jnp.int32)
 

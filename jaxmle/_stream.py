@@ -219,11 +219,11 @@ def maximize_stream(
         status, n_iter, halvings, last_step, t, predicted = _status.RUNNING, 0, 0, 0.0, 1.0, np.inf
         last_move, excess = np.zeros(layout.k_free), 0.0
 
-        def flag_unbounded(status, z, grad, eig, last_step):
+        def flag_unbounded(status, z, grad, eig, last_step, level=True):
             """``(status, positive, newton)``: the status with maximize's test for a maximum at infinity,
             and whether -H is positive definite and the Newton step ``H^-1 g`` (objective's sign)."""
             positive, newton = newton_step(jnp.asarray(-grad), eig)
-            status = int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step))
+            status = int(solver.with_unbounded(layout, jnp.asarray(status), jnp.asarray(z), newton, last_step, level))
             return status, bool(positive), np.asarray(newton)
 
         while True:
@@ -268,7 +268,8 @@ def maximize_stream(
                 t *= 0.5
                 halvings += 1
             if not accepted:  # (a wall of non-finite trials, as in maximize, is not judged as a flat rise)
-                status = _status.WALL if walled else flag_unbounded(_status.STALLED, z, grad, eig, last_step)[0]
+                level = excess <= 10 * np.finfo(np_dtype).eps * max(abs(float(f)), 1.0)  # (as maximize)
+                status = _status.WALL if walled else flag_unbounded(_status.STALLED, z, grad, eig, last_step, level)[0]
                 break
             predicted = -(t * gd - 0.5 * t * t * float(d @ hess @ d))  # the step's predicted decrease of f
             last_move = (z + t * d) - z  # (as taken: 0 where t d is below z's rounding level, as in maximize)

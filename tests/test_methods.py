@@ -645,3 +645,17 @@ def test_a_wall_of_non_finite_trials_is_not_called_separation():
         res = jaxmle.maximize(naive, {"beta": jnp.zeros(2)}, data)
     assert not res.converged and "no finite maximum" not in res.status
     assert jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(2)}, data).converged
+
+
+def test_a_kink_is_not_called_a_maximum_at_infinity():
+    # The exact Laplace (LAD) loss is piecewise linear in beta: Newton's steps there do not shrink
+    # either, and the stall was judged by the flat-rise test ("no finite maximum"). A flat rise's
+    # short rejected trials come out level with f (its increments are below the rounding level);
+    # a kink's come out above it: a stall, with the HessianWarning of an unconverged fit.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(60), rng.normal(size=60)])
+    data = {"X": X, "y": X @ np.array([1.0, 2.0]) + rng.laplace(size=60)}
+    with pytest.warns(jaxmle.ConvergenceWarning, match="no further decrease"), \
+            pytest.warns(jaxmle.HessianWarning, match="no standard error is affected"):
+        res = jaxmle.models.fit(jaxmle.models.laplace(smoothing=0.0), data)
+    assert not res.converged and "no finite maximum" not in res.status
