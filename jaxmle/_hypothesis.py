@@ -354,10 +354,7 @@ def score_test(
                 "by default: pass the fit's cluster= labels (or choose cov_type='oim', 'opg' or 'robust')")
     if cov_type not in SCORE_COV_TYPES:
         raise ValueError(f"score_test: unknown cov_type {cov_type!r}; expected one of {', '.join(SCORE_COV_TYPES)}")
-    if (cov_type == "cluster") != (cluster is not None):
-        raise ValueError("score_test: cov_type='cluster' needs cluster= labels (one per observation)"
-                         if cluster is None else f"score_test: cluster labels were given but cov_type={cov_type!r}; "
-                         "use cov_type='cluster'")
+    _validation.check_cluster_choice(cov_type, cluster, "score_test: ")
     if restricted.is_map:
         raise ValueError("score_test: the restricted fit is a MAP (log_prior) fit; the score test needs a maximum-likelihood fit")
     tested = np.asarray(restricted.fixed, dtype=bool)

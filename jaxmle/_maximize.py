@@ -120,10 +120,7 @@ def maximize(
         max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
         needs_expected=cov_type == "expected", chunk_size=chunk_size, hessian=hessian,
     )
-    if cluster is not None and cov_type != "cluster":
-        raise ValueError(f"cluster labels were given but cov_type={cov_type!r}; use cov_type='cluster'")
-    if cov_type == "cluster" and cluster is None:
-        raise ValueError("cov_type='cluster' needs cluster= labels, one per observation")
+    _validation.check_cluster_choice(cov_type, cluster)
     layout, np_dtype = cfg.layout, cfg.dtype
     data = _validation.normalize_data(data)
     n = _validation.check_data(data)

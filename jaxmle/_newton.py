@@ -33,7 +33,7 @@ import jax.numpy as jnp
 
 from . import _status
 from ._driver import decide_status, log_iteration
-from ._numerics import all_finite, at_rounding_level, relative_gradient, relative_size
+from ._numerics import all_finite, at_rounding_level, relative_gradient, relative_size, rounding_level
 
 # Eigenvalues below EIG_FLOOR * max|eig| are floored when the step is computed.
 EIG_FLOOR = 1e-13
@@ -179,14 +179,14 @@ class SecondOrderSolver:
         stuck = moved & ~state.stalled & at_rounding_level(z - state.z, state.z)
         t, d_last = state.step_size, state.direction
         predicted = -(t * state.slope + 0.5 * t * t * (d_last @ state.curv @ d_last))  # the last step's decrease
-        settled = moved & (t == 1) & (predicted <= 10 * jnp.finfo(f.dtype).eps * jnp.abs(f))
+        settled = moved & (t == 1) & (predicted <= rounding_level(f))
         converged = self.converged(z, f, g, eig, tol, stuck=stuck, noise=state.excess, settled=settled)
         status = decide_status(all_finite(f, g, m), converged, state.stalled, state.n_iter, max_iter)
         # a stall where trials hit non-finite values: a wall of overflow, not a flat rise (not judged by
         # with_unbounded: a naive log(1 - sigmoid) read as "no finite maximum")
         status = jnp.where((status == _status.STALLED) & state.walled, _status.WALL, status).astype(jnp.int32)
         positive, newton = newton_step(g, eig)  # the next Newton step is -newton
-        level = state.excess <= 10 * jnp.finfo(f.dtype).eps * jnp.maximum(jnp.abs(f), 1.0)
+        level = state.excess <= rounding_level(jnp.maximum(jnp.abs(f), 1.0))
         status = self.with_unbounded(obj.layout, status, z, newton, last_step, level)
         running = status == _status.RUNNING
         d = self.direction(g, eig, z, z - state.z)
@@ -285,7 +285,7 @@ class SecondOrderSolver:
         # maximum (standard errors 1.6% off in float32). Nor against the rejected trials' excess:
         # away from the maximum that measures f's nonlinearity, not its noise.
         eps = jnp.finfo(f.dtype).eps
-        rounding = 10 * eps * jnp.abs(f)
+        rounding = rounding_level(f)
         gain = 0.5 * (g @ step)
         spent = positive & stuck & (gain <= jnp.maximum(rounding, noise))
         spent = spent | (positive & settled & (tol < eps) & (gain <= rounding))

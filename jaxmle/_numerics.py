@@ -27,6 +27,13 @@ def at_rounding_level(step, z):
     return relative_size(step, z) <= 10 * jnp.finfo(z.dtype).eps
 
 
+def rounding_level(f, xp=jnp):
+    """``10 eps |f|``: the rounding level of a value ``f`` (a sum of many terms) in its precision,
+    below which a change of f (a predicted gain, a rejected trial's excess) is not measurable.
+    ``xp``: ``jax.numpy`` (traceable) or ``numpy``."""
+    return 10 * xp.finfo(xp.asarray(f).dtype).eps * xp.abs(f)
+
+
 def all_finite(*xs):
     out = jnp.array(True)
     for x in xs:

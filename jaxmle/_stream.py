@@ -28,7 +28,7 @@ from . import _compile, _covariance, _dtypes, _pytree, _status, _stream_sgd, _va
 from ._engine import chain_rule_applies, theta_hessian_by_chain_rule
 from ._maximize import _check_boundary, _check_loglik_output, _diagnose, _mask
 from ._newton import Eigen, SecondOrderSolver, measures_noise, newton_step, scaled_eigh
-from ._numerics import relative_gradient, relative_size
+from ._numerics import relative_gradient, relative_size, rounding_level
 from ._objective import ModelSpec, Objective
 from ._result import MLEResult
 from ._setup import configure
@@ -235,7 +235,7 @@ def maximize_stream(
             # maximize's test: relative gradient <= tol, or a Newton step below the rounding level of z
             # (what float32 reaches), and no negative curvature.
             stuck = n_iter > 0 and last_step <= 10 * np.finfo(np_dtype).eps  # (maximize's test)
-            settled = n_iter > 0 and t == 1.0 and predicted <= 10 * np.finfo(np_dtype).eps * abs(float(f))
+            settled = n_iter > 0 and t == 1.0 and predicted <= rounding_level(np.asarray(f, np_dtype), np)
             converged = bool(solver.converged(jnp.asarray(z), jnp.asarray(f, np_dtype), jnp.asarray(-grad), eig,
                                               cfg.tol, stuck=stuck, noise=excess, settled=settled))
             if not np.isfinite(f) or not np.all(np.isfinite(grad)):
@@ -268,7 +268,7 @@ def maximize_stream(
                 t *= 0.5
                 halvings += 1
             if not accepted:  # (a wall of non-finite trials, as in maximize, is not judged as a flat rise)
-                level = excess <= 10 * np.finfo(np_dtype).eps * max(abs(float(f)), 1.0)  # (as maximize)
+                level = excess <= rounding_level(np.asarray(max(abs(float(f)), 1.0), np_dtype), np)  # (as maximize)
                 status = _status.WALL if walled else flag_unbounded(_status.STALLED, z, grad, eig, last_step, level)[0]
                 break
             predicted = -(t * gd - 0.5 * t * t * float(d @ hess @ d))  # the step's predicted decrease of f

@@ -136,6 +136,15 @@ def check_cluster(cluster, n: int | None):
     return codes.astype(np.int32), n_groups
 
 
+def check_cluster_choice(cov_type: str, cluster, where: str = "") -> None:
+    """Raise unless cluster labels are given exactly when ``cov_type`` is "cluster" (``where``: a
+    prefix naming the function, e.g. "score_test: ")."""
+    if cluster is not None and cov_type != "cluster":
+        raise ValueError(f"{where}cluster labels were given but cov_type={cov_type!r}; use cov_type='cluster'")
+    if cov_type == "cluster" and cluster is None:
+        raise ValueError(f"{where}cov_type='cluster' needs cluster= labels, one per observation")
+
+
 def clusters_with_weight(codes: np.ndarray, n_groups: int, weights) -> int:
     """The number of clusters (codes 0..n_groups-1) with a positive total weight (all of them
     without weights); at least 2 are needed."""
