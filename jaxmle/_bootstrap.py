@@ -15,6 +15,7 @@ left out of every statistic.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -24,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _dtypes, _status, _validation, _warnings
+from . import _compile, _dtypes, _status, _threefry, _validation, _warnings
 from ._bootstrap_result import BootstrapResult
 from ._driver import iterate
 from ._newton import EIG_FLOOR, SecondOrderSolver, scaled_eigh
@@ -35,54 +36,79 @@ from ._warnings import ConvergenceWarning, JaxmleWarning
 KINDS = ("nonparametric", "parametric")
 # Default relative-gradient tolerance of a replicate (before its final quasi-Newton step).
 REPLICATE_TOL = 1e-8
+# The counter that derives the resampling key from the user's key (ASCII "boot", 0): the draws
+# are a stream of their own, apart from any the user makes with the same key.
+_RESAMPLING_STREAM = (0x626F6F74, 0)
 
 
 @dataclasses.dataclass(frozen=True)
 class Resampler:
-    """Maps one replicate's input (a PRNG key, or a group index for the jackknife) to
-    ``(data_b, weights_b)``. Hashable: it keys the compiled batch solve."""
+    """Maps one replicate's input (its index, with its resampling counts, or a group index for the
+    jackknife) to ``(data_b, weights_b)``. Hashable: it keys the compiled batch solve."""
 
     kind: str  # "nonparametric", "cluster", "parametric" or "jackknife"
     n: int
     n_groups: int = 0
     simulate: Callable | None = None
 
-    def __call__(self, rep, key, data, base_weights, codes, params_hat):
-        """``rep``: the replicate's index b, or the deleted group of a jackknife replicate."""
+    @property
+    def draws(self) -> int:
+        """How many units a replicate draws (observations or clusters); 0 where it draws none."""
+        return {"nonparametric": self.n, "cluster": self.n_groups}.get(self.kind, 0)
+
+    def __call__(self, rep, counts, key, data, base_weights, codes, params_hat):
+        """``rep``: the replicate's index b, or the deleted group of a jackknife replicate;
+        ``counts``: how often the replicate drew each unit (:func:`resample_counts`), or None."""
         if self.kind == "nonparametric":
-            return data, base_weights * _counts(resample_indices(key, rep, self.n), self.n, base_weights.dtype)
+            return data, base_weights * counts.astype(base_weights.dtype)
         if self.kind == "cluster":
-            counts = _counts(resample_indices(key, rep, self.n_groups), self.n_groups, base_weights.dtype)
-            return data, base_weights * counts[codes]
+            return data, base_weights * counts.astype(base_weights.dtype)[codes]
         if self.kind == "jackknife":
             return data, base_weights * (codes != rep).astype(base_weights.dtype)
         return self.simulate(params_hat, jax.random.fold_in(key, rep), data), base_weights
 
 
-def _counts(indices, m: int, dtype) -> jax.Array:
-    """How often each of 0..m-1 occurs in ``indices``, shape (m,), as ``dtype`` (counted in int32:
-    an integer scatter-add is about twice as fast as a floating one on CPU)."""
-    return jnp.zeros((m,), jnp.int32).at[indices].add(1).astype(dtype)
+@functools.partial(jax.jit, static_argnums=2)
+def resample_counts(key, reps, m: int) -> jax.Array:
+    """How often each of 0..m-1 is drawn by each replicate in ``reps`` (c,): int32 (c, m) counts,
+    from :func:`resample_indices`.
+
+    Compiled on its own, with XLA's default CPU emitters: they vectorise the unrolled hash into one
+    kernel (0.18 s to compile, 0.02 s to run for 1000 x 2000 draws), where the older emitters
+    the solvers compile with (:mod:`jaxmle._compile`) took 0.4-0.5 s and 0.08-0.1 s. The program
+    depends only on (c, m), so every model bootstrapped on n observations shares it."""
+    c = reps.shape[0]
+    rows = jnp.broadcast_to(jnp.arange(c, dtype=jnp.int32)[:, None], (c, m))
+    # an integer scatter-add: about twice as fast as a floating one on CPU
+    return jnp.zeros((c, m), jnp.int32).at[rows, resample_indices(key, reps, m)].add(1)
 
 
 def resample_indices(key, rep, m: int) -> jax.Array:
-    """The m draws (int32, uniform on 0..m-1, with replacement) of bootstrap replicate ``rep``.
+    """The m draws (int32, uniform on 0..m-1, with replacement) of bootstrap replicate ``rep``:
+    shape (m,), or ``rep.shape + (m,)`` for an array of replicate indices.
 
-    Replicate b uses the key ``jax.random.fold_in(key, b)``, so its draws do not depend on how
-    many replicates are run or how they are chunked. Each draw is one word of
-    ``jax.random.bits`` mod m: a 64-bit word with 64-bit integers enabled (the float64 default;
-    bias below m / 2**64), a 32-bit word in float32 mode (bias below m / 2**32). This is
-    ``jax.random.randint``'s distribution without its second draw and range arithmetic, which
-    made up most of the bootstrap's compilation time and a fifth of its run time.
+    Draw i of replicate b is the Threefry-2x32 hash (JAX's, :mod:`jaxmle._threefry`) of the
+    counter pair ``(b, i)`` under a key derived from ``key`` for resampling, modulo m: its 64 bits
+    with 64-bit integers enabled (the float64 default; bias below m / 2**64), its low 32 bits in
+    float32 mode (bias below m / 2**32). A replicate's draws therefore do not depend on how many
+    replicates are run or how they are chunked, and each is one hash of a counter: no key
+    splitting, and the unrolled hash compiles and runs faster than ``jax.random`` on CPU.
     """
-    dtype = jnp.uint64 if jax.config.jax_enable_x64 else jnp.uint32
-    bits = jax.random.bits(jax.random.fold_in(key, rep), (m,), dtype)
-    return (bits % jnp.asarray(m, dtype)).astype(jnp.int32)
+    k0, k1 = _threefry.threefry2x32(*_threefry.key_words(key), *_RESAMPLING_STREAM)
+    rep = jnp.asarray(rep, jnp.uint32)
+    shape = rep.shape + (m,)
+    hi, lo = _threefry.threefry2x32(k0, k1, jnp.broadcast_to(rep[..., None], shape),
+                                    jnp.broadcast_to(jnp.arange(m, dtype=jnp.uint32), shape))
+    if not jax.config.jax_enable_x64:
+        return (lo % jnp.uint32(m)).astype(jnp.int32)
+    bits = (hi.astype(jnp.uint64) << jnp.uint64(32)) | lo.astype(jnp.uint64)
+    return (bits % jnp.uint64(m)).astype(jnp.int32)
 
 
 @functools.lru_cache(maxsize=64)
 def _batch_solver(engine, resampler: Resampler, exact: bool):
-    """A jitted function solving a batch of replicates (vmap over their inputs ``reps``).
+    """A jitted function solving a batch of replicates (vmap over their inputs ``reps`` (c,) and,
+    for the resampling kinds, their ``counts`` (c, m); None otherwise).
 
     ``metric = (B0, H0)``: the full-sample inverse Hessian of the objective and its inverse.
     Replicates that only reweight the data start from ``(f, g)`` computed from the full-sample
@@ -92,7 +118,7 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
     reweights = resampler.kind != "parametric"
 
-    def solve_batch(reps, key, data, base_weights, codes, params_hat, u_hat, metric, tol, max_iter):
+    def solve_batch(reps, counts, key, data, base_weights, codes, params_hat, u_hat, metric, tol, max_iter):
         inv_hessian0, hessian0 = metric
         z_hat = layout.free_part(u_hat)
         if reweights:  # per-observation contributions and scores at the estimate, computed once
@@ -100,8 +126,8 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
             scores, contributions = full._chunk_scores(z_hat, data)
             prior, prior_grad = jax.value_and_grad(full.log_prior)(z_hat)
 
-        def one(rep):
-            data_b, w_b = resampler(rep, key, data, base_weights, codes, params_hat)
+        def one(rep, counts_b):
+            data_b, w_b = resampler(rep, counts_b, key, data, base_weights, codes, params_hat)
             obj = Objective(spec, layout, u_hat, data_b, w_b)
             if exact:
                 state = iterate(SecondOrderSolver("hessian", max_halvings), obj, z_hat, tol, max_iter)
@@ -112,7 +138,7 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
             theta = layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat)))
             return theta, state.status.astype(jnp.int32), state.n_iter
 
-        return jax.vmap(one)(reps)
+        return jax.vmap(one)(reps, counts)
 
     return _compile.jit(solve_batch)
 
@@ -145,10 +171,11 @@ def bootstrap(
       res: an :class:`MLEResult` from :func:`maximize`.
       data: the data ``res`` was fitted on.
       n_boot: number of replicates B.
-      key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b uses
-        ``jax.random.fold_in(key, b)`` (to draw its observations: one random word per draw, modulo n,
-        or to simulate), so results do not depend on ``chunk_size`` (and the first B replicates
-        of a larger run are the same).
+      key: a JAX PRNG key (``jax.random.key(0)``) or an integer seed. Replicate b draws its
+        observations (or clusters) as hashes of the counters ``(b, i)`` under a key derived from
+        ``key`` (:func:`resample_indices`), and a parametric replicate simulates with
+        ``jax.random.fold_in(key, b)``, so results do not depend on ``chunk_size`` (and the first B
+        replicates of a larger run are the same).
       kind: "nonparametric" (resample observations, or whole clusters when ``cluster`` is given)
         or "parametric" (new data from ``simulate(params, key, data) -> data``, same shapes).
       simulate: the parametric simulator (params are the fitted ones, JAX arrays).
@@ -238,12 +265,14 @@ def bootstrap(
         args = (key, data_c, base_w, codes_j, params_hat, u_hat, metric, np.asarray(float(tol), dtype),
                 np.asarray(max_iter, np.int32))
 
-        theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress)
+        theta, status, n_iter = _run_chunks(_batch_solver(engine, resampler, False), reps, args, chunk_size, progress,
+                                            resampler.draws)
         failed = np.nonzero(status != _status.CONVERGED)[0]
         n_polished = failed.size
         if failed.size:  # exact Newton for the replicates the quasi-Newton iteration could not finish
             polish = _batch_solver(engine, resampler, True)
-            pt, pstatus, piter = _run_chunks(polish, reps[failed], args, _bucket(failed.size, chunk_size), False)
+            pt, pstatus, piter = _run_chunks(polish, reps[failed], args, _bucket(failed.size, chunk_size), False,
+                                             resampler.draws)
             theta[failed], status[failed], n_iter[failed] = pt, pstatus, n_iter[failed] + piter
     samples = _unflatten_batch(res._layout, theta.astype(np.float64))
 
@@ -318,27 +347,51 @@ def _bucket(m: int, chunk_size: int | None) -> int:
     return min(size, chunk_size) if chunk_size else size
 
 
-def _run_chunks(fn, reps, args, chunk_size, progress):
-    """Apply the batch solver chunk by chunk; the last chunk is padded to the same shape."""
+def _run_chunks(fn, reps, args, chunk_size, progress, draws: int = 0):
+    """Apply the batch solver chunk by chunk; the last chunk is padded to the same shape.
+
+    With ``draws`` = m > 0, each chunk's resampling counts (c, m) (:func:`resample_counts` with
+    the key ``args[0]``) are drawn on a second thread, one chunk ahead of the solver: the first
+    chunk's while the solver compiles (where it has not been compiled yet:
+    :meth:`jaxmle._compile._LazyJit.warm`). The solver's tracing and lowering hold the GIL on one
+    core, and XLA compiles the counts program on the other meanwhile (it releases the GIL):
+    ~0.25 s of a first bootstrap call (ninth session, ``benchmarks/RESULTS.md``). All draws are
+    made on that thread, so their compiled program is found again by every call (JAX keys its
+    cache by the calling thread's config scopes)."""
     total = len(reps)
     size = total if chunk_size is None else min(chunk_size, total)
-    starts = range(0, total, size)
+    chunks = [reps[start : start + size] for start in range(0, total, size)]
     if progress:
         try:
             from tqdm.auto import tqdm
         except ImportError as err:  # pragma: no cover
             raise ImportError("progress=True needs tqdm: pip install 'jaxmle[progress]'") from err
-        starts = tqdm(starts, total=math.ceil(total / size), desc="bootstrap", unit="chunk")
+        steps = tqdm(chunks, desc="bootstrap", unit="chunk")
+    else:
+        steps = chunks
+    x64 = jax.config.jax_enable_x64  # JAX's x64 scope is per thread: the draws use this thread's
+
+    def padded(chunk):  # pad with copies of the first replicate: the same compiled shape
+        return np.concatenate([chunk, np.repeat(chunk[:1], size - chunk.shape[0], axis=0)])
+
+    def draw(chunk):
+        with jax.enable_x64(x64):
+            return resample_counts(args[0], padded(chunk), draws)
+
     us, statuses, iters = [], [], []
-    for start in starts:
-        chunk = reps[start : start + size]
-        m = chunk.shape[0]
-        if m < size:  # pad with copies of the first replicate: same compiled shape
-            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - m, axis=0)])
-        u, status, n_iter = fn(chunk, *args)
-        us.append(np.asarray(u)[:m])
-        statuses.append(np.asarray(status)[:m])
-        iters.append(np.asarray(n_iter)[:m])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(draw, chunks[0]) if draws else None
+        if draws:
+            fn.warm(padded(chunks[0]), jax.ShapeDtypeStruct((size, draws), jnp.int32), *args)
+        for i, chunk in enumerate(steps):
+            counts = ahead.result() if draws else None
+            if draws and i + 1 < len(chunks):
+                ahead = pool.submit(draw, chunks[i + 1])
+            u, status, n_iter = fn(padded(chunk), counts, *args)
+            m = chunk.shape[0]
+            us.append(np.asarray(u)[:m])
+            statuses.append(np.asarray(status)[:m])
+            iters.append(np.asarray(n_iter)[:m])
     return np.concatenate(us), np.concatenate(statuses), np.concatenate(iters)
 
 

@@ -45,6 +45,26 @@ class _LazyJit:
             self._jitted = jax.jit(self._fun, compiler_options=compiler_options(), **self._kwargs)
         return self._jitted
 
+    def _target(self):
+        """The ``jax.jit`` object a call with concrete arguments goes to."""
+        if compiler_options():
+            return self.jitted
+        if self._plain is None:
+            self._plain = jax.jit(self._fun, **self._kwargs)
+        return self._plain
+
+    def warm(self, *args) -> None:
+        """Compile for ``args`` (arrays, or ``jax.ShapeDtypeStruct`` for those not computed yet)
+        ahead of the call, into the cache the call uses (JAX's ahead-of-time ``lower().compile()``
+        fills it), unless this function has been compiled before. Failures are left to the call."""
+        target = self._target()
+        if target._cache_size():
+            return
+        try:
+            target.lower(*args).compile()
+        except Exception:  # noqa: BLE001 - the call itself raises (or falls back to XLA's defaults)
+            pass
+
     def __call__(self, *args, **kwargs):
         if not compiler_options() or _inside_trace(args, kwargs):
             if self._plain is None:

@@ -142,6 +142,42 @@ def test_reproducible_and_chunking_invariant(logit_fit, logit_data, capsys):
     assert not np.allclose(a.samples["beta"], c.samples["beta"])
 
 
+_COMPILES = {"active": False, "count": 0}
+
+
+def _count_compiles(event, duration, **kwargs):
+    if _COMPILES["active"] and event.endswith("backend_compile_duration"):
+        _COMPILES["count"] += 1
+
+
+def _compiles_during(fn):
+    """The number of XLA compilations while ``fn()`` runs (any thread)."""
+    if not _COMPILES.get("registered"):
+        jax.monitoring.register_event_duration_secs_listener(_count_compiles)
+        _COMPILES["registered"] = True
+    _COMPILES.update(active=True, count=0)
+    try:
+        out = fn()
+    finally:
+        _COMPILES["active"] = False
+    return _COMPILES["count"], out
+
+
+def test_chunks_compile_two_programs_once_while_draws_run_ahead(logit_fit, logit_data):
+    # The first chunk's counts are drawn on a second thread while the solver is compiled ahead of
+    # the call (_LazyJit.warm): the call must find that compilation, the later chunks' draws (also
+    # on that thread, one chunk ahead) the counts program's. So a run with new shapes compiles
+    # exactly two programs, and runs again compile none. n_boot=24 in chunks of 8: shapes no other
+    # test uses. Results equal an unchunked run's.
+    key = jax.random.key(6)  # (made outside: its first creation compiles too)
+    run = lambda: jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=24, key=key, chunk_size=8)
+    first, boot = _compiles_during(run)
+    again, _ = _compiles_during(run)
+    assert (first, again) == (2, 0)
+    ref = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=24, key=key)
+    np.testing.assert_array_equal(boot.samples["beta"], ref.samples["beta"])
+
+
 def test_interval_methods_shapes_and_order(logit_boot):
     for method in ["percentile", "basic", "normal", "bca"]:
         ci = logit_boot.conf_int(method=method)

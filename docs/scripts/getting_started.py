@@ -8,7 +8,7 @@ import pathlib
 PAGE = "getting-started.md"
 QUOTED = {
     "beta1": "0.311", "se_beta1": "0.048", "alpha": "0.463", "se_alpha": "0.074",
-    "irr": "1.365", "se_irr": "0.065", "boot_se_beta1": "0.051", "boot_se_alpha": "0.076",
+    "irr": "1.365", "se_irr": "0.065", "boot_se_beta1": "0.052", "boot_se_alpha": "0.070",
 }
 IMG = pathlib.Path(__file__).resolve().parents[1] / "img"
 
