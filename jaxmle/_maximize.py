@@ -12,7 +12,7 @@ import optax
 from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, NEG_CURV_TOL, SecondOrderSolver, flat_step, modified_newton_direction, scaled_eigh
-from ._numerics import SINGULAR_RTOL, generalized_inverse, relative_size
+from ._numerics import NEAR_ZERO, SINGULAR_RTOL, generalized_inverse, relative_size
 from ._setup import configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
@@ -402,6 +402,9 @@ def _diagnose(layout: Layout, covres, jac, converged: bool = True) -> tuple:
             kind = "not negative definite (a saddle point or not a maximum"
         else:
             kind = "singular (flat in some direction: parameters not identified"
+            if covres.info_min_eig > NEAR_ZERO:  # clearly above rounding: a direction nearly flat
+                kind += (f"; or nearly so, a variance inflation above {1 / SINGULAR_RTOL:.0e}, as for a covariate far "
+                         "from zero beside an intercept (centre or rescale it)")
         kind += "; or a maximum at infinity, e.g. perfect separation, where the log-likelihood flattens out)"
         consequence = (f"parameters not identified there get NaN standard errors: {', '.join(names)}" if names else
                        "the chosen covariance does not involve that direction: no standard error is affected")

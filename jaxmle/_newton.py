@@ -288,7 +288,7 @@ class SecondOrderSolver:
         rounding = rounding_level(f)
         gain = 0.5 * (g @ step)
         spent = positive & stuck & (gain <= jnp.maximum(rounding, noise))
-        spent = spent | (positive & settled & (tol < eps) & (gain <= rounding))
+        spent = spent | (positive & settled & (gain <= rounding))
         return (done | spent) & (eig.lam[0] >= -NEG_CURV_TOL * scale)
 
     def unbounded(self, layout, z, newton, last_step):

@@ -46,6 +46,10 @@ def all_finite(*xs):
 SINGULAR_RTOL = 1e-10
 # A parameter whose squared loading on a null direction exceeds this is reported as unidentified.
 LOADING_TOL = 1e-6
+# Scaled eigenvalues above this are no rounding zeros (exactly collinear columns give ~1e-16, and
+# rounding in sums over large n stays below it): a null direction whose eigenvalue is above it is
+# nearly, not exactly, flat, and its eigenvalue is accurate.
+NEAR_ZERO = 1e-13
 
 
 def generalized_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
@@ -53,8 +57,9 @@ def generalized_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
 
     Returns ``(ginv, null, bad, min_eig)``. On the unit-diagonal scaled matrix
     ``c = D^-1/2 a D^-1/2`` eigenvalues ``<= rtol`` count as null directions; ``ginv`` (k, k) is
-    ``D^-1/2 c^+ D^-1/2`` (zero rows for parameters with a non-positive diagonal), a generalized
-    inverse of ``a`` when ``a`` is positive semidefinite: for a linear combination ``l`` with
+    ``D^-1/2 c^+ D^-1/2`` with ``c^+`` the inverse over the eigenvalues above ``NEAR_ZERO`` (zero
+    rows for parameters with a non-positive diagonal), a generalized inverse of ``a`` when ``a``
+    is positive semidefinite: for a linear combination ``l`` with
     ``l' null = 0`` (an estimable function), ``l' ginv l`` is its variance whatever generalized
     inverse is used. ``null`` (k, m) holds the null directions of ``a`` (unit columns), ``bad``
     (k,) the parameters loading on them (or on negative curvature), and ``min_eig`` the smallest
@@ -83,7 +88,12 @@ def generalized_inverse(a: np.ndarray, rtol: float = SINGULAR_RTOL):
         min_eig = min(min_eig, float(lam[0]))
         null = lam <= rtol
         loading = (vec[:, null] ** 2).sum(axis=1)
-        keep = ~null
+        # A nearly flat direction (NEAR_ZERO < lam <= rtol) stays in the inverse: the parameters
+        # loading on it are unidentified by the rule above, but the others' variances include
+        # their small loadings' share 1/lam (dropped, a covariate next to two nearly collinear
+        # ones had its standard error 0.9% too small); a rounding zero's eigenvector is not known
+        # well enough for that, and the generalized inverse leaves it out.
+        keep = lam > NEAR_ZERO
         c_inv = (vec[:, keep] / lam[keep]) @ vec[:, keep].T
         ginv[np.ix_(idx, idx)] = c_inv * s[:, None] * s[None, :]
         bad[idx[loading > LOADING_TOL]] = True

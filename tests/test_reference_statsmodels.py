@@ -533,3 +533,38 @@ def test_expected_cov_equals_oim_for_logit(logit_ref):
     # reproduces statsmodels' bse too.
     res = _fit("logit", cov_type="expected", expected_info=logit_expected_info)
     assert_allclose(res.stderr["beta"], logit_ref.bse, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# A covariate far from zero beside the intercept: an ill-conditioned but identified model
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["logit", "poisson"])
+@pytest.mark.parametrize("center", [1e4, 1e5])
+def test_a_covariate_far_from_zero_beside_the_intercept(model, center):
+    # x1 + center is the same model as x1, reparametrised: the slopes are statsmodels' on the
+    # centred design, the intercept is b0 - center * b1 (and its variance follows linearly).
+    # The scaled information's smallest eigenvalue is ~1 / (2 center^2): the gradient's rounding
+    # noise (eta = b0 + b1 x cancels 1e5-sized terms) is far above tol=1e-10, and Newton ran to
+    # max_iter with the estimates already exact. It now stops two full Newton steps after the gain
+    # reached f's rounding level. At center 1e4 (variance inflation ~1e8) the standard errors
+    # stand; at 1e5 (~1e10, beyond SINGULAR_RTOL) they are NaN with a warning saying to centre,
+    # except the third coefficient's, which must still count its small share of the nearly flat
+    # direction (the generalized inverse dropped it: 0.9% too small).
+    loglik, p0, _, y = JAX_MODELS[model]
+    ref = SM_MODELS[model]()
+    shifted = X.copy()
+    shifted[:, 1] += center
+    lin = np.eye(K)
+    lin[0, 1] = -center
+    ref_params, ref_cov = lin @ ref.params, lin @ ref.cov_params() @ lin.T
+    ref_se = np.sqrt(np.diag(ref_cov))
+    if center == 1e5:
+        with pytest.warns(jaxmle.HessianWarning, match="covariate far from zero beside an intercept"):
+            res = jaxmle.maximize(loglik, p0, {"X": shifted, "y": y})
+        assert np.isnan(res.stderr["beta"][:2]).all()  # the intercept and the shifted covariate
+        assert_allclose(res.stderr["beta"][2], ref_se[2], rtol=1e-5)
+    else:
+        res = jaxmle.maximize(loglik, p0, {"X": shifted, "y": y})
+        assert_allclose(res.stderr["beta"], ref_se, rtol=1e-5)
+    assert res.converged and res.n_iter < 15
+    assert_allclose((res.params["beta"] - ref_params) / ref_se, 0.0, atol=1e-6)
