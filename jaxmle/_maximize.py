@@ -81,8 +81,11 @@ def maximize(
         as Python floats or float64 NumPy arrays to hold exactly 0.1).
       tol: tolerance on the relative gradient ``max_j |g_j| max(|z_j|,1) / max(|f|,1)`` (newton,
         fisher and bhhh also stop when the next step is below the rounding level of the parameters;
-        bfgs, lbfgs and optax when the relative gradient is below the dtype's epsilon, which only
-        float32 reaches before the default 1e-10).
+        newton also two full steps after the gain it predicts fell below the log-likelihood's
+        rounding level, where the gradient's rounding noise is above tol: float32, or an
+        ill-conditioned design such as a covariate far from zero beside an intercept; bfgs, lbfgs
+        and optax when the relative gradient is below the dtype's epsilon, which only float32
+        reaches before the default 1e-10).
       max_iter: iteration limit (default 100 for newton/fisher, 200 bhhh, 1000 otherwise); reaching
         it gives ``converged=False`` and a :class:`ConvergenceWarning`, never an exception.
       options: method-specific settings (newton/fisher/bhhh: ``max_halvings``; bfgs:

@@ -257,10 +257,10 @@ class SecondOrderSolver:
         accepts a ``stuck`` point (the last accepted step was below the rounding level of z: the
         line search rejected every longer one) where the gain Newton predicts,
         ``g^T H^-1 g / 2``, is below f's noise: its rounding level ``10 eps |f|``, or the ``noise``
-        measured there (how far above f a rejected trial came out); and, where ``tol`` is below the
-        precision's epsilon, a point reached by a full Newton step that predicted a gain below f's
-        rounding level (``settled``) whose own gain is below it. ``eig``: the scaled eigensystem
-        of M (:func:`scaled_eigh`). Returns a bool scalar."""
+        measured there (how far above f a rejected trial came out); and a point reached by a full
+        Newton step that predicted a gain below f's rounding level (``settled``) whose own gain is
+        below it. ``eig``: the scaled eigensystem of M (:func:`scaled_eigh`). Returns a bool
+        scalar."""
         scale = jnp.max(jnp.abs(eig.lam))
         small = relative_gradient(g, z, f) <= tol
         positive, step = newton_step(g, eig)
@@ -275,16 +275,20 @@ class SecondOrderSolver:
         # (30 times the rounding level for a t regression at n = 500). (Only when stuck: stopping on
         # the gain alone would stop a step earlier than the gradient test, where the curvature kept
         # for the covariance is less accurate.) The final Newton step still polishes z.
-        # Where tol is below the precision's epsilon (float32 with the default 1e-10) the gradient
-        # test is out of reach: the gradient's rounding noise alone is above it, and full Newton
-        # steps of that noise pass the Armijo test on f's noise, so z wandered at 1e-6..1e-5 (12 of
-        # 80 float32 t regressions to max_iter). There a point reached by a full Newton step whose
-        # predicted gain was below f's rounding level (``settled``) is converged where its own gain
-        # is too (first-order solvers likewise floor tol at eps). Not at the point where the gain
-        # first fell below it: its curvature, kept for the covariance, is a step away from the
-        # maximum (standard errors 1.6% off in float32). Nor against the rejected trials' excess:
-        # away from the maximum that measures f's nonlinearity, not its noise.
-        eps = jnp.finfo(f.dtype).eps
+        # Where the gradient's rounding noise is above tol the gradient test is out of reach, and
+        # full Newton steps of that noise pass the Armijo test on f's noise: z wandered until
+        # max_iter. float32 with the default tol=1e-10 (below its eps) is one case (12 of 80 float32
+        # t regressions); an ill-conditioned float64 fit another (a covariate at 1e5 +- 1 beside an
+        # intercept: eta = b0 + b1 x cancels 1e5-sized terms, and the relative gradient's noise is
+        # ~1e-7). So a point reached by a full Newton step whose predicted gain was below f's
+        # rounding level (``settled``) is converged where its own gain is too. Where the gradient
+        # test is within reach it holds by then (the gain falls below the rounding level at errors
+        # of sqrt(20 eps |f|) standard errors, 1e-6 at |f| = 300, and a full Newton step squares
+        # that), so well-conditioned float64 fits stop where they did (the seventh session's hard
+        # starts: the same 3875 iterations for 480 t regressions). Not at the point where the gain first fell below it:
+        # its curvature, kept for the covariance, is a step away from the maximum (standard errors
+        # 1.6% off in float32). Nor against the rejected trials' excess: away from the maximum
+        # that measures f's nonlinearity, not its noise.
         rounding = rounding_level(f)
         gain = 0.5 * (g @ step)
         spent = positive & stuck & (gain <= jnp.maximum(rounding, noise))
