@@ -93,7 +93,8 @@ def check_weights(weights, n: int | None):
     if n is None:
         raise ValueError("weights were given but data is None, so there are no observations to weight")
     if w.shape != (n,):
-        raise ValueError(f"weights has shape {w.shape}, expected ({n},) (one per observation)")
+        raise ValueError(f"weights has shape {w.shape}, expected ({n},) (one per observation)"
+                         + _dropped_rows_hint(w.shape, n, "weights"))
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("weights must be finite and non-negative")
     if not np.any(w > 0):
@@ -124,7 +125,8 @@ def check_cluster(cluster, n: int | None):
     if n is None:
         raise ValueError("cluster labels were given but data is None")
     if labels.ndim != 1 or labels.shape[0] != n:
-        raise ValueError(f"cluster has shape {labels.shape}, expected ({n},) (one label per observation)")
+        raise ValueError(f"cluster has shape {labels.shape}, expected ({n},) (one label per observation)"
+                         + _dropped_rows_hint(labels.shape, n, "cluster"))
     missing = _missing_labels(labels)
     if missing.any():
         raise ValueError(f"cluster has {int(missing.sum())} missing labels (NaN/None), first at index "
@@ -134,6 +136,16 @@ def check_cluster(cluster, n: int | None):
     if n_groups < 2:
         raise ValueError("cluster-robust covariance needs at least 2 clusters")
     return codes.astype(np.int32), n_groups
+
+
+def _dropped_rows_hint(shape, n: int, what: str) -> str:
+    """For a 1-D per-observation argument longer than the data: how to keep it aligned when rows
+    were dropped (jaxmle.models.design drops rows with missing values)."""
+    if len(shape) != 1 or shape[0] <= n:
+        return ""
+    return (f"; the data has {shape[0] - n} fewer rows: if it was built by jaxmle.models.design, which drops "
+            f"rows with missing values, carry the {what} column through it (design(formula, df, extra=('col',)), "
+            "then data['col'])")
 
 
 def check_cluster_choice(cov_type: str, cluster, where: str = "") -> None:

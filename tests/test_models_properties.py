@@ -338,6 +338,10 @@ def test_formula_drops_incomplete_rows_and_aligns_extra():
     assert_allclose(data["y"], [1.0, 4.0])
     assert_allclose(data["X"], [[1.0, 0.5], [1.0, 2.0]])
     assert_allclose(data["censored"], [0, 1])
+    # the frame's own column, two rows too long: the error says how to carry it through design
+    for kw in ({"cov_type": "cluster", "cluster": frame["censored"]}, {"weights": np.ones(4)}):
+        with pytest.raises(ValueError, match=r"2 fewer rows: if it was built by jaxmle.models.design.*extra="):
+            models.fit(models.poisson(), data, **kw)
 
 
 def test_formula_without_response_raises():
