@@ -369,13 +369,16 @@ def _run_chunks(fn, reps, args, chunk_size, progress, draws: int = 0):
         steps = tqdm(chunks, desc="bootstrap", unit="chunk")
     else:
         steps = chunks
-    x64 = jax.config.jax_enable_x64  # JAX's x64 scope is per thread: the draws use this thread's
+    # JAX's x64 and default-device scopes are per thread: the draws use this thread's (drawn on
+    # the worker's default device, the counts would pull the solve there, or clash with data
+    # committed elsewhere)
+    x64, device = jax.config.jax_enable_x64, jax.config.jax_default_device
 
     def padded(chunk):  # pad with copies of the first replicate: the same compiled shape
         return np.concatenate([chunk, np.repeat(chunk[:1], size - chunk.shape[0], axis=0)])
 
     def draw(chunk):
-        with jax.enable_x64(x64):
+        with jax.enable_x64(x64), jax.default_device(device):
             return resample_counts(args[0], padded(chunk), draws)
 
     us, statuses, iters = [], [], []

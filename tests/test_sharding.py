@@ -48,6 +48,24 @@ SCRIPT = textwrap.dedent(
             meat_kind="opg", n_groups=0, expected=False,
         ).compile().as_text()
     assert "all-reduce" in hlo
+
+    # the bootstrap's draws are made on a worker thread: in the caller's default device too
+    from jaxmle import _bootstrap
+    seen, draw = [], _bootstrap.resample_counts
+    def spy(*args):
+        out = draw(*args)
+        seen.append(out.devices())
+        return out
+    _bootstrap.resample_counts = spy
+    small = {"X": X[:200], "y": y[:200]}
+    fit = jaxmle.maximize(loglik, {"beta": np.zeros(3)}, small)
+    with jax.default_device(jax.devices()[2]):
+        jaxmle.bootstrap(loglik, fit, small, n_boot=16, key=0)
+    assert seen and all(d == {jax.devices()[2]} for d in seen), seen
+    with jax.enable_x64(True):  # data committed to a device: the draws follow it into the solve
+        on3 = jax.device_put({k: jnp.asarray(v) for k, v in small.items()}, jax.devices()[3])
+    boot = jaxmle.bootstrap(loglik, fit, on3, n_boot=16, key=0)
+    assert boot.n_failed == 0
     print("OK")
     """
 )
