@@ -360,7 +360,9 @@ def _run_chunks(fn, reps, args, chunk_size, progress, draws: int = 0):
     cache by the calling thread's config scopes)."""
     total = len(reps)
     size = total if chunk_size is None else min(chunk_size, total)
-    chunks = [reps[start : start + size] for start in range(0, total, size)]
+    # each chunk padded with copies of its first replicate to the same compiled shape, and its length
+    chunks = [(np.concatenate([c, np.repeat(c[:1], size - c.shape[0], axis=0)]), c.shape[0])
+              for c in (reps[start : start + size] for start in range(0, total, size))]
     if progress:
         try:
             from tqdm.auto import tqdm
@@ -374,24 +376,22 @@ def _run_chunks(fn, reps, args, chunk_size, progress, draws: int = 0):
     # committed elsewhere)
     x64, device = jax.config.jax_enable_x64, jax.config.jax_default_device
 
-    def padded(chunk):  # pad with copies of the first replicate: the same compiled shape
-        return np.concatenate([chunk, np.repeat(chunk[:1], size - chunk.shape[0], axis=0)])
-
-    def draw(chunk):
+    def draw(i):
+        if not draws:
+            return None
         with jax.enable_x64(x64), jax.default_device(device):
-            return resample_counts(args[0], padded(chunk), draws)
+            return resample_counts(args[0], chunks[i][0], draws)
 
     us, statuses, iters = [], [], []
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(draw, chunks[0]) if draws else None
+        ahead = pool.submit(draw, 0)
         if draws:
-            fn.warm(padded(chunks[0]), jax.ShapeDtypeStruct((size, draws), jnp.int32), *args)
-        for i, chunk in enumerate(steps):
-            counts = ahead.result() if draws else None
-            if draws and i + 1 < len(chunks):
-                ahead = pool.submit(draw, chunks[i + 1])
-            u, status, n_iter = fn(padded(chunk), counts, *args)
-            m = chunk.shape[0]
+            fn.warm(chunks[0][0], jax.ShapeDtypeStruct((size, draws), jnp.int32), *args)
+        for i, (chunk, m) in enumerate(steps):
+            counts = ahead.result()
+            if i + 1 < len(chunks):
+                ahead = pool.submit(draw, i + 1)
+            u, status, n_iter = fn(chunk, counts, *args)
             us.append(np.asarray(u)[:m])
             statuses.append(np.asarray(status)[:m])
             iters.append(np.asarray(n_iter)[:m])

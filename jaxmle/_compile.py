@@ -45,13 +45,15 @@ class _LazyJit:
             self._jitted = jax.jit(self._fun, compiler_options=compiler_options(), **self._kwargs)
         return self._jitted
 
-    def _target(self):
-        """The ``jax.jit`` object a call with concrete arguments goes to."""
-        if compiler_options():
-            return self.jitted
+    def _plain_jit(self):
+        """``jax.jit(fun)`` without compiler options, created on first use."""
         if self._plain is None:
             self._plain = jax.jit(self._fun, **self._kwargs)
         return self._plain
+
+    def _target(self):
+        """The ``jax.jit`` object a call with concrete arguments goes to."""
+        return self.jitted if compiler_options() else self._plain_jit()
 
     def warm(self, *args) -> None:
         """Compile for ``args`` (arrays, or ``jax.ShapeDtypeStruct`` for those not computed yet)
@@ -67,9 +69,7 @@ class _LazyJit:
 
     def __call__(self, *args, **kwargs):
         if not compiler_options() or _inside_trace(args, kwargs):
-            if self._plain is None:
-                self._plain = jax.jit(self._fun, **self._kwargs)
-            return self._plain(*args, **kwargs)
+            return self._plain_jit()(*args, **kwargs)
         try:
             return self.jitted(*args, **kwargs)
         except Exception as err:
@@ -77,8 +77,7 @@ class _LazyJit:
                 _SUPPORTED[0] = False
             elif "compiler_options" not in str(err):  # (else traced with constant arguments only:
                 raise  # not the outermost jit)
-        self._plain = self._plain or jax.jit(self._fun, **self._kwargs)
-        return self._plain(*args, **kwargs)
+        return self._plain_jit()(*args, **kwargs)
 
     def __getattr__(self, name):  # lower, trace, _cache_size, ...
         return getattr(self.jitted, name)
