@@ -111,8 +111,8 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
     for the resampling kinds, their ``counts`` (c, m); None otherwise).
 
     ``metric = (B0, H0)``: the full-sample inverse Hessian of the objective and its inverse.
-    Replicates that only reweight the data take their starting value f from the full-sample
-    contributions (linear in the weights: no batched evaluation). Replicates without a
+    Replicates that only reweight the data start from ``(f, g)`` computed from the full-sample
+    contributions and scores (linear in the weights: no batched evaluation). Replicates without a
     finite maximum are reported ``UNBOUNDED`` by either solver (its flat-direction test)."""
     layout, spec = engine.key.layout, engine.key.spec
     max_halvings = dict(engine.key.options).get("max_halvings", 40)
@@ -121,9 +121,10 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
     def solve_batch(reps, counts, key, data, base_weights, codes, params_hat, u_hat, metric, tol, max_iter):
         inv_hessian0, hessian0 = metric
         z_hat = layout.free_part(u_hat)
-        if reweights:  # per-observation contributions at the estimate, computed once
+        if reweights:  # per-observation contributions and scores at the estimate, computed once
             full = Objective(spec, layout, u_hat, data, base_weights)
-            contributions, prior = full.contributions(z_hat), full.log_prior(z_hat)
+            scores, contributions = full._chunk_scores(z_hat, data)
+            prior, prior_grad = jax.value_and_grad(full.log_prior)(z_hat)
 
         def one(rep, counts_b):
             data_b, w_b = resampler(rep, counts_b, key, data, base_weights, codes, params_hat)
@@ -131,7 +132,7 @@ def _batch_solver(engine, resampler: Resampler, exact: bool):
             if exact:
                 state = iterate(SecondOrderSolver("hessian", max_halvings), obj, z_hat, tol, max_iter)
             else:
-                start = -(w_b @ contributions) - prior if reweights else None
+                start = (-(w_b @ contributions) - prior, -(scores.T @ w_b) - prior_grad) if reweights else None
                 solver = PreconditionedBFGS(inv_hessian0, hessian0, start)
                 state = iterate(solver, obj, z_hat, tol, max_iter)
             theta = layout.flatten(layout.constrain(layout.insert_free(state.z, u_hat)))

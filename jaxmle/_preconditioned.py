@@ -24,8 +24,8 @@ the gradient's rounding level). Near the optimum, where replicates live, the ful
 Otherwise ``t`` is halved, at most ``max_halvings`` times; where no step passes (negative
 curvature along ``d``, a model far from quadratic) the replicate stops as ``STALLED`` and
 :func:`jaxmle.bootstrap` polishes it by exact, value-safeguarded Newton, which is what a
-separate :func:`jaxmle.maximize` of the replicate does. The first pass evaluates the gradient at
-the start itself (``t = 0``). Accepted steps update ``B`` by BFGS:
+separate :func:`jaxmle.maximize` of the replicate does. Where the gradient at the start is not
+given, the first pass evaluates it there (``t = 0``). Accepted steps update ``B`` by BFGS:
 ``B+ = (I - rho s y') B (I - rho y s') + rho s s'`` (``s = t d``, ``y = g1 - g``,
 ``rho = 1/y's``, skipped unless ``y's > 0``). ``f`` in the state is the start's value carried
 forward by the trapezoid rule ``f + (g + g1).s / 2``; it only scales the relative gradient.
@@ -75,21 +75,25 @@ class PreconditionedState(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class PreconditionedBFGS:
     """``inv_hessian0``: (k, k) positive definite starting inverse Hessian ``B0`` of the objective;
-    ``hessian0``: its inverse ``H0`` (the metric of the flatness test); ``start_value``: the
-    objective at the starting point when already known (e.g. from full-sample contributions),
-    else evaluated."""
+    ``hessian0``: its inverse ``H0`` (the metric of the flatness test); ``start``: ``(f, g)`` at the
+    starting point when already known (e.g. from full-sample contributions and scores), else f is
+    evaluated there and g by the first pass."""
 
     inv_hessian0: jax.Array
     hessian0: jax.Array
-    start_value: jax.Array | None = None
+    start: tuple | None = None
     max_halvings: int = MAX_HALVINGS
 
     def init(self, obj, z0, tol, max_iter, verbose=False) -> PreconditionedState:
-        f = obj.value(z0) if self.start_value is None else self.start_value
+        if self.start is None:  # the first pass evaluates the gradient at z0 itself (t = 0)
+            f, g, d, t = obj.value(z0), jnp.zeros_like(z0), jnp.zeros_like(z0), 0.0
+        else:
+            (f, g), t = self.start, 1.0
+            d = -(self.inv_hessian0 @ g)
         zero = jnp.zeros((), jnp.int32)
         return PreconditionedState(
-            z=z0, f=jnp.asarray(f, z0.dtype), g=jnp.zeros_like(z0), inv_hessian=self.inv_hessian0,
-            d=jnp.zeros_like(z0), t=jnp.zeros((), z0.dtype), halvings=zero, n_iter=zero,
+            z=z0, f=jnp.asarray(f, z0.dtype), g=g, inv_hessian=self.inv_hessian0,
+            d=d, t=jnp.full((), t, z0.dtype), halvings=zero, n_iter=zero,
             status=jnp.full((), _status.RUNNING, jnp.int32), stalled=jnp.array(False), n_halvings=zero,
         )
 

@@ -271,8 +271,8 @@ def test_cluster_bootstrap_resamples_whole_clusters(logit_fit, logit_data):
 
 def test_the_replicate_solve_evaluates_the_model_at_two_sites(logit_fit, logit_data):
     # What XLA compiles grows with every copy of the model in the batched solve: the replicates'
-    # solver evaluates it at two sites only, the full-sample contributions (once) and one gradient
-    # per loop pass (no value-and-gradient line search, no per-observation scores).
+    # solver evaluates it at two sites only, the full-sample contributions and scores (once) and
+    # one gradient per loop pass (no value-and-gradient line search).
     calls = []
 
     def counted(params, data):
