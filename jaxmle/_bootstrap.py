@@ -422,6 +422,11 @@ class _Jackknife:
     cluster_codes: Any = None
 
     def __call__(self) -> np.ndarray:
+        if self.scalar:
+            raise ValueError(
+                "method='bca' takes its acceleration from a jackknife that deletes observations, but loglik returns "
+                "a scalar (the total): return the (n,) vector of per-observation contributions, or use "
+                "method='percentile', 'basic' or 'normal'")
         with _dtypes.precision_scope(self.dtype):
             engine = self.cfg.engine(self.scalar)
         return _jackknife(engine, self.n, self.groups, self.args, self.dtype, self.cluster_codes)

@@ -83,8 +83,8 @@ class BootstrapResult:
         ``method``: "percentile" (quantiles alpha/2, 1 - alpha/2 of the replicates), "basic"
         (2 theta_hat - those quantiles, reversed), "normal" (bias-corrected normal,
         ``theta_hat - bias -/+ z se`` as R's ``boot.ci``), or "bca" (bias-corrected and
-        accelerated, Efron 1987; the acceleration from a grouped jackknife). NaN when fewer than 2
-        replicates converged.
+        accelerated, Efron 1987; the acceleration from a grouped jackknife, which needs a loglik
+        returning per-observation contributions). NaN when fewer than 2 replicates converged.
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha}")

@@ -245,6 +245,21 @@ def test_parametric_bootstrap_of_a_poisson_mean():
                          simulate=lambda p, key, d: simulate_poisson(p, key, d)[:50])
 
 
+def test_bca_of_a_scalar_loglik_says_it_needs_contributions():
+    # A loglik returning the total can be bootstrapped parametrically, but BCa's jackknife deletes
+    # observations: a clear error naming the fix, not a failure inside the jackknife's solve.
+    x = zoo.draw(0)["poisson"]
+
+    def total(params, data):
+        return jnp.sum(zoo.poisson(params, data))
+
+    res = jaxmle.maximize(total, {"lam": 1.0}, x, constraints={"lam": "positive"})
+    boot = jaxmle.bootstrap(total, res, x, n_boot=20, key=1, kind="parametric", simulate=simulate_poisson)
+    assert boot.n_failed == 0 and np.all(np.isfinite(boot.conf_int(method="normal")))
+    with pytest.raises(ValueError, match=r"loglik returns a scalar \(the total\): return the \(n,\) vector"):
+        boot.conf_int(method="bca")
+
+
 def test_a_cluster_fit_bootstrapped_without_its_clusters_warns(logit_data, logit_fit):
     # the fit's cluster-robust covariance allows for within-cluster correlation; resampling single
     # observations ignores it (standard errors several times too small where it is strong)
