@@ -9,7 +9,7 @@ under ``vmap`` costs ~k times more.
 
 One gradient evaluation per loop pass, and nothing else: the program holds a single copy of the
 model's derivative (no value-and-gradient line search, no nested loop), which halves what XLA
-compiles and JAX batches (ninth/tenth sessions, ``benchmarks/RESULTS.md``). A pass evaluates the
+compiles and JAX batches (tenth session, ``benchmarks/RESULTS.md``). A pass evaluates the
 gradient ``g1`` at the trial point ``z + t d`` (``d = -B g``) and judges it by gradients alone:
 accepted when
 
