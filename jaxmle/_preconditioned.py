@@ -69,7 +69,6 @@ class PreconditionedState(NamedTuple):
     n_iter: jax.Array  # accepted steps
     status: jax.Array
     stalled: jax.Array
-    n_halvings: jax.Array  # halvings in all
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +93,7 @@ class PreconditionedBFGS:
         return PreconditionedState(
             z=z0, f=jnp.asarray(f, z0.dtype), g=g, inv_hessian=self.inv_hessian0,
             d=d, t=jnp.full((), t, z0.dtype), halvings=zero, n_iter=zero,
-            status=jnp.full((), _status.RUNNING, jnp.int32), stalled=jnp.array(False), n_halvings=zero,
+            status=jnp.full((), _status.RUNNING, jnp.int32), stalled=jnp.array(False),
         )
 
     def step(self, obj, state: PreconditionedState, tol, max_iter, verbose=False) -> PreconditionedState:
@@ -118,7 +117,7 @@ class PreconditionedBFGS:
             z=jnp.where(accept, x, z), f=jnp.where(accept, f1, f), g=jnp.where(accept, g1, g), inv_hessian=b_new,
             d=jnp.where(accept, -(b_new @ g1), d), t=jnp.where(accept, 1.0, 0.5 * t).astype(t.dtype),
             halvings=halvings, n_iter=state.n_iter + (accept & ~first), status=state.status,
-            stalled=halvings > self.max_halvings, n_halvings=state.n_halvings + ~accept,
+            stalled=halvings > self.max_halvings,
         )
         # converged at relative gradient <= tol, or where the next quasi-Newton step is below the
         # rounding level of z (float32 stops there, as Newton does in jaxmle.maximize)
@@ -136,7 +135,3 @@ class PreconditionedBFGS:
         take = converged & ~flat & jnp.all(jnp.isfinite(step))
         status = jnp.where(flat, _status.UNBOUNDED, state.status).astype(jnp.int32)
         return state._replace(z=jnp.where(take, state.z + step, state.z), status=status)
-
-    def curvature_range(self, state):
-        nan = jnp.full((), jnp.nan, state.z.dtype)
-        return nan, nan
