@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._validation import in_host_memory
+
 _SUPPORTED = {"float64": np.float64, "float32": np.float32}
 
 
@@ -45,7 +47,8 @@ def cast_data(tree, dtype: np.dtype):
     """Cast the floating leaves of a pytree to ``dtype``; integer/bool leaves keep their kind.
 
     NumPy inputs stay NumPy (the compiled call transfers them; no eager device op is compiled);
-    JAX arrays stay on their device. In float32 mode 64-bit integers become int32.
+    JAX arrays stay on their device, with their sharding (those in host memory are converted by
+    NumPy: nothing compiled). In float32 mode 64-bit integers become int32.
 
     A NumPy leaf comes back as a new array object (a view when nothing is converted: no copy).
     JAX (0.10 and 0.11) remembers the device copy of a NumPy array that a live traced function
@@ -57,7 +60,11 @@ def cast_data(tree, dtype: np.dtype):
 
     def cast(x):
         if isinstance(x, jax.Array):
-            return x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x
+            if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype == dtype:
+                return x
+            if in_host_memory(x):  # an eager astype would compile a program (~0.05 s a shape)
+                return jax.device_put(np.asarray(x).astype(dtype), x.sharding)
+            return x.astype(dtype)
         arr = np.asarray(x)
         if np.issubdtype(arr.dtype, np.floating) or arr.dtype == object:
             arr = arr.astype(dtype, copy=False)

@@ -57,7 +57,7 @@ def check_data(data) -> int | None:
         n_from = n_from or label
         if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.complexfloating)):
             continue
-        if bool(_all_finite(arr)) if on_device else bool(np.all(np.isfinite(arr))):
+        if all_finite(arr):
             continue
         where = ""
         if not on_device or arr.is_fully_addressable:
@@ -79,8 +79,27 @@ def _check_leading(label, shape, n, n_from):
     return shape[0]
 
 
+def all_finite(arr) -> bool:
+    """Whether the floating array ``arr`` (NumPy or JAX) holds only finite values, checked where it
+    lives. NumPy arrays and the shards of a JAX array in host memory (the CPU backend) are read in
+    place by NumPy; shards on an accelerator by a compiled reduction there (nothing gathered to the
+    host). On the CPU nothing is compiled: a one-off reduction program took 0.1 s of XLA compilation
+    per data leaf's shape on a first fit with JAX-array data."""
+    if not isinstance(arr, jax.Array):
+        return bool(np.all(np.isfinite(arr)))
+    if in_host_memory(arr):
+        return all(bool(np.all(np.isfinite(np.asarray(shard.data)))) for shard in arr.addressable_shards)
+    return bool(_all_finite_on_device(arr))
+
+
+def in_host_memory(arr) -> bool:
+    """Whether every shard of the JAX array ``arr`` is in this process, on a CPU device (then NumPy
+    reads each shard's buffer in place, without a copy)."""
+    return arr.is_fully_addressable and all(device.platform == "cpu" for device in arr.devices())
+
+
 @jax.jit
-def _all_finite(x):
+def _all_finite_on_device(x):
     return jnp.all(jnp.isfinite(x))
 
 

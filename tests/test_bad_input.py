@@ -27,6 +27,8 @@ def wrong_shape(params, data):
     [
         ({"data": {"X": LOGIT["X"], "y": LOGIT["y"][:-10]}}, ValueError, r"data\['y'\] has leading axis 190, expected n=200 \(from data\['X'\]\)"),
         ({"data": {"X": np.where(np.eye(zoo.N, 3) > 0, np.nan, LOGIT["X"]), "y": LOGIT["y"]}}, ValueError, r"data\['X'\] contains .*NaN/inf"),
+        ({"data": {"X": jnp.asarray(np.where(np.eye(zoo.N, 3) > 0, np.nan, LOGIT["X"])), "y": LOGIT["y"]}}, ValueError,
+         r"data\['X'\] contains NaN/inf in 3 value\(s\) \(first rows \[0, 1, 2\]\)"),
         ({"method": "newtonn"}, ValueError, "method: unknown 'newtonn'"),
         ({"method": 3}, TypeError, "method must be a string or an optax"),
         ({"cov_type": "hc3"}, ValueError, "cov_type: unknown 'hc3'"),

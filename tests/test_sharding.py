@@ -49,6 +49,25 @@ SCRIPT = textwrap.dedent(
         ).compile().as_text()
     assert "all-reduce" in hlo
 
+    # float32 arrays (JAX's default) are cast to float64 on the host, shard by shard, keeping their
+    # sharding (the same compiled fit); a NaN in one device's shard is found and named
+    sharded = lambda x, spec: jax.device_put(x, NamedSharding(mesh, spec))
+    data32 = {"X": sharded(jnp.asarray(X, jnp.float32), P("obs", None)), "y": sharded(jnp.asarray(y, jnp.float32), P("obs"))}
+    ref32 = jaxmle.maximize(loglik, {"beta": np.zeros(3)}, {k: np.asarray(v, np.float64) for k, v in data32.items()},
+                            cov_type="robust")
+    multi32 = jaxmle.maximize(loglik, {"beta": np.zeros(3)}, data32, cov_type="robust")
+    np.testing.assert_allclose(multi32.params["beta"], ref32.params["beta"], rtol=1e-12)
+    assert not np.allclose(ref32.params["beta"], single.params["beta"], rtol=1e-9, atol=0)  # (X rounded to float32)
+    bad = y.copy()
+    bad[2500] = np.nan
+    with jax.enable_x64(True):
+        y_bad = sharded(jnp.asarray(bad), P("obs"))
+    try:
+        jaxmle.maximize(loglik, {"beta": np.zeros(3)}, {"X": data["X"], "y": y_bad})
+        raise AssertionError("no error for a NaN in a sharded data leaf")
+    except ValueError as err:
+        assert "data['y'] contains NaN/inf in 1 value(s) (first rows [2500])" in str(err), err
+
     # the bootstrap's draws are made on a worker thread: in the caller's default device too
     from jaxmle import _bootstrap
     seen, draw = [], _bootstrap.resample_counts
