@@ -549,7 +549,7 @@ def profile(
 
     with _dtypes.precision_scope(dtype):
         data_c = _dtypes.to_device(_dtypes.cast_data(data, dtype))
-        w = jnp.ones((n or 1,), dtype) if w_np is None else jnp.asarray(w_np, dtype)
+        w = jax.device_put(np.ones((n or 1,), dtype) if w_np is None else np.asarray(w_np, dtype))  # (no eager op)
 
     def refit(starts: np.ndarray):
         with _dtypes.precision_scope(dtype):

@@ -396,13 +396,23 @@ def test_trinity_agrees_on_large_sample():
 # ----------------------------------------------------------------------------------------------
 # TestResult and errors
 # ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("df", [1, 2, 5, 50])
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 50, 51, 400])
 def test_chi2_tail_matches_scipy(df):
-    # p-values come from jax.scipy.special.gammaincc(df/2, x/2) in float64 (scipy is not a
-    # dependency of jaxmle); against scipy.stats.chi2.sf from 1e-12 to far in the tail.
-    x = np.array([1e-12, 1e-3, 0.5, 3.0, 20.0, 150.0, 1000.0])
-    ours = [chi2_sf(v, df) for v in x]
-    assert_allclose(ours, scipy_stats.chi2.sf(x, df), rtol=1e-10)
+    # p-values come from the closed forms of the chi-square tail for integer df (the standard
+    # library's erfc and lgamma; scipy is not a dependency of jaxmle); against scipy.stats.chi2.sf
+    # from 1e-300 to far in the tail (p ~ 1e-215 at x = 1000).
+    x = np.array([1e-300, 1e-12, 1e-3, 0.5, 3.0, 20.0, 150.0, 399.0, 1000.0])
+    ours = np.array([chi2_sf(v, df) for v in x])
+    assert_allclose(ours, scipy_stats.chi2.sf(x, df), rtol=1e-11, atol=0)
+    assert (ours > 0).all()
+    assert chi2_sf(0.0, df) == 1.0 and chi2_sf(-1e-9, df) == 1.0 and chi2_sf(np.inf, df) == 0.0
+    assert np.isnan(chi2_sf(np.nan, df))
+
+
+@pytest.mark.parametrize("df", [0, 1.5, -2])
+def test_chi2_tail_needs_a_positive_integer_df(df):
+    with pytest.raises(ValueError, match="df must be a positive integer"):
+        chi2_sf(3.0, df)
 
 
 def test_repr_is_readable():
