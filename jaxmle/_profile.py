@@ -345,14 +345,14 @@ class _Bracket:
             self.done, self.result = True, self.false_position()
 
 
-def _leaf_of(layout, j: int):
-    """(u index, Support) of flat parameter j; raise for an element of a simplex."""
+def _leaf_of(layout, j: int, name: str):
+    """(u index, Support) of flat parameter j (called ``name``); raise for an element of a simplex."""
     t_start = u_start = 0
     for sup, m in zip(layout.supports, layout.sizes):
         if t_start <= j < t_start + m:
             if not sup.elementwise:
                 raise ValueError(
-                    f"cannot profile {layout.names[j]!r}: it is an element of a simplex leaf, which cannot be held "
+                    f"cannot profile {name!r}: it is an element of a simplex leaf, which cannot be held "
                     "fixed alone (the other elements must renormalise); profile a free reparameterisation instead "
                     "(e.g. log-ratios with a 'real' support)"
                 )
@@ -427,12 +427,12 @@ def _oim_stderr(res, layout, j, uj, sup) -> float:
     return abs(float(slope[0])) * math.sqrt(var)
 
 
-def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float) -> np.ndarray:
+def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float, name: str) -> np.ndarray:
     """``width`` Wald standard errors each side of the estimate, equally spaced on the unconstrained scale."""
     var = _u_variance(res, layout, uj)
     if not (np.isfinite(var) and var > 0):
         raise ValueError(
-            f"no finite standard error for {layout.names[j]!r} at the estimate (the information is singular or not "
+            f"no finite standard error for {name!r} at the estimate (the information is singular or not "
             "positive definite there, e.g. an estimate on the boundary), so there is no default grid: pass grid= "
             "explicitly"
         )
@@ -443,7 +443,7 @@ def _default_grid(res, layout, j, uj, sup, n_grid: int, width: float) -> np.ndar
     grid = np.unique(theta[inside])
     if grid.size < 3:  # a standard error so large on the u scale that theta rounds onto its bounds
         raise ValueError(
-            f"the default grid for {layout.names[j]!r} collapses to {grid.size} value(s) inside its support "
+            f"the default grid for {name!r} collapses to {grid.size} value(s) inside its support "
             f"{sup} (its standard error spans the whole support: an estimate on or near its boundary), so pass "
             "grid= explicitly")
     return grid
@@ -511,12 +511,13 @@ def profile(
     if not callable(loglik):
         raise TypeError(f"loglik must be a function loglik(params, data), got {type(loglik).__name__}")
     layout = cfg.layout
-    if not isinstance(name, str) or name not in layout.names:
-        raise ValueError(f"name: {name!r} is not a parameter of res; valid names: {', '.join(layout.names)}")
-    j = layout.names.index(name)
+    names = tuple(res.names)  # (the layout's, or those given by res.rename)
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"name: {name!r} is not a parameter of res; valid names: {', '.join(names)}")
+    j = names.index(name)
     if layout.fixed_theta[j]:
         raise ValueError(f"cannot profile {name!r}: it is fixed in res (held at {res._flat[j]:.6g}), not estimated")
-    uj, sup = _leaf_of(layout, j)
+    uj, sup = _leaf_of(layout, j, name)
     alpha = _check_alpha(alpha)
     if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 3:
         raise ValueError(f"n_grid must be an integer >= 3, got {n_grid!r}")
@@ -540,7 +541,8 @@ def profile(
             f"res has cov_type={res.cov_type!r}, but a profile-likelihood interval uses the likelihood alone: it is "
             "model-based (as the oim Wald interval), not robust; for robust inference use res.conf_int()",
             JaxmleWarning)
-    grid = _default_grid(res, layout, j, uj, sup, int(n_grid), float(width)) if grid is None else _check_grid(grid, sup, name)
+    grid = (_default_grid(res, layout, j, uj, sup, int(n_grid), float(width), name) if grid is None
+            else _check_grid(grid, sup, name))
 
     fn = _batch_refit(_profile_config(cfg, loglik, j, uj), j, bool(res._scalar))
     dtype = cfg.dtype
@@ -589,7 +591,7 @@ def profile(
         stderr=_oim_stderr(res, layout, j, uj, sup),
         is_map=bool(res.is_map),
         alpha=alpha,
-        names=tuple(layout.names),
+        names=names,
         _index=j,
         _theta_hat=theta_hat,
         _slope=slope,

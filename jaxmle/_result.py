@@ -197,6 +197,63 @@ class MLEResult(_CoefficientsMixin):
             return math.nan
         return -2.0 * self.loglik + math.log(n) * self._df_criteria
 
+    # ---- names --------------------------------------------------------------------------------
+    def rename(self, names) -> "MLEResult":
+        """The same fit with other flat parameter names; ``params`` keep their structure.
+
+        The new names are those of ``summary``, ``to_frame``, ``conf_int``, ``unidentified``,
+        ``boundary``, the hypotheses of :func:`jaxmle.wald_test` and the ``name`` of
+        :func:`jaxmle.profile`, and carry over to :func:`jaxmle.bootstrap`. The usual use: the
+        column names of a formula's design matrix (:func:`jaxmle.models.design`), as statsmodels
+        shows them::
+
+            data, columns = jaxmle.models.design("y ~ x1 + C(group)", frame)
+            res = jaxmle.models.fit(jaxmle.models.logit(), data).rename({"beta": columns})
+
+        Args:
+          names: the k new names in the order of ``self.names``, or a dict from leaf labels (the
+            names without their ``[i]``: ``"beta"``, ``"sigma"``) to that leaf's new names: a string
+            for a scalar leaf, a sequence of as many strings as the leaf has elements (in C order)
+            for an array leaf. Leaves the dict does not name keep their names.
+
+        Returns:
+          A new :class:`MLEResult`.
+
+        Raises:
+          ValueError: a wrong number of names, a label that is not a leaf's, or names that repeat.
+        """
+        old = tuple(self.names)
+        if isinstance(names, dict):
+            labels = _pytree.leaf_labels(self.params)
+            sizes = [int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(self.params)]
+            unknown = [key for key in names if key not in labels]
+            if unknown:
+                raise ValueError(f"rename: {unknown} are not leaf labels of params; the labels are {labels}")
+            new, start = [], 0
+            for label, size in zip(labels, sizes):
+                if label in names:
+                    given = names[label]
+                    given = [given] if isinstance(given, str) else list(given)
+                    if len(given) != size:
+                        raise ValueError(f"rename: {label!r} has {size} element(s), but {len(given)} name(s) were given")
+                    new.extend(given)
+                else:
+                    new.extend(old[start:start + size])
+                start += size
+        else:
+            new = [names] if isinstance(names, str) else list(names)
+            if len(new) != len(old):
+                raise ValueError(f"rename: res has {len(old)} parameters ({', '.join(old)}), but {len(new)} names were given")
+        new = [str(name) for name in new]
+        repeated = sorted({name for name in new if new.count(name) > 1})
+        if repeated:
+            raise ValueError(f"rename: the names must be distinct; {repeated} repeat")
+        mapping = dict(zip(old, new))
+        return dataclasses.replace(
+            self, names=tuple(new), unidentified=tuple(mapping[n] for n in self.unidentified),
+            boundary=tuple(mapping[n] for n in self.boundary),
+        )
+
     # ---- delta method -------------------------------------------------------------------------
     def transform(self, fn: Callable) -> DeltaResult:
         """Delta method: the estimate of ``fn(params)`` and its covariance ``J cov J^T``.

@@ -115,6 +115,15 @@ def test_bootstrap_does_not_depend_on_the_parameters_units(logit_fit, logit_data
     np.testing.assert_allclose(boot.samples["beta"] * units, ref.samples["beta"], rtol=0, atol=1e-8)
 
 
+def test_a_renamed_fit_bootstraps_under_its_new_names(logit_fit, logit_data):
+    renamed = logit_fit.rename({"beta": ["Intercept", "x1", "x2"]})
+    boot = jaxmle.bootstrap(logistic, renamed, logit_data, n_boot=50, key=jax.random.key(3))
+    ref = jaxmle.bootstrap(logistic, logit_fit, logit_data, n_boot=50, key=jax.random.key(3))
+    assert boot.names == ("Intercept", "x1", "x2") and "x1" in str(boot.summary())
+    np.testing.assert_array_equal(boot.samples["beta"], ref.samples["beta"])
+    np.testing.assert_allclose(boot.conf_int(), ref.conf_int(), rtol=0)
+
+
 def test_float32_replicates_stop_at_the_rounding_level_without_polish(logit_data):
     # float32 cannot reach the default 1e-8 relative gradient: replicates stop where the next
     # quasi-Newton step is below float32's rounding level of beta (as maximize's Newton does), with

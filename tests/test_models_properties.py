@@ -319,6 +319,43 @@ def test_formula_fit_equals_array_fit(replicates, name):
     assert_allclose(_flat(models.fit(model, fdata).params), _flat(res.params), rtol=1e-12, atol=0)
 
 
+def test_design_names_label_the_fit_as_statsmodels_does(replicates):
+    # res.rename({"beta": columns}) puts a formula's column names on the fit: its table, its
+    # conf_int/to_frame index and the names wald_test reads are statsmodels' formula API's.
+    pytest.importorskip("formulaic")
+    smf = pytest.importorskip("statsmodels.formula.api")
+    model, reps = replicates("logit")
+    data, _ = reps[0]
+    frame = _frame(data)
+    fdata, columns = models.design("y ~ x1 + x2", frame)
+    res = models.fit(model, fdata).rename({"beta": columns})
+    ref = smf.logit("y ~ x1 + x2", frame).fit(disp=0, method="newton", tol=1e-12)
+    table = res.to_frame()
+    assert list(res.names) == list(table.index) == list(ref.params.index) == ["Intercept", "x1", "x2"]
+    assert_allclose(table["coef"], ref.params, rtol=1e-7)
+    assert_allclose(table["std err"], ref.bse, rtol=1e-6)
+    ours, theirs = jaxmle.wald_test(res, "x1 = 0, x2 = 0"), ref.wald_test("x1 = 0, x2 = 0", scalar=True)
+    assert_allclose(ours.statistic, float(np.squeeze(theirs.statistic)), rtol=1e-6)
+    assert "Intercept" in str(res.summary()) and "beta[0]" not in str(res.summary())
+    assert_allclose(res.conf_int(), models.fit(model, fdata).conf_int(), rtol=0)  # only the labels change
+
+
+def test_rename_checks_its_names(replicates):
+    _, reps = replicates("weibull")  # beta (3,) and shape
+    res = reps[0][1]
+    assert res.names == ("beta[0]", "beta[1]", "beta[2]", "shape")
+    assert res.rename({"shape": "k"}).names == ("beta[0]", "beta[1]", "beta[2]", "k")
+    assert res.rename(["a", "b", "c", "d"]).names == ("a", "b", "c", "d")
+    with pytest.raises(ValueError, match=r"rename: 'beta' has 3 element\(s\), but 2 name\(s\) were given"):
+        res.rename({"beta": ["a", "b"]})
+    with pytest.raises(ValueError, match=r"rename: \['scale'\] are not leaf labels of params; the labels are \['beta', 'shape'\]"):
+        res.rename({"scale": "s"})
+    with pytest.raises(ValueError, match=r"rename: res has 4 parameters .* but 3 names were given"):
+        res.rename(["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"rename: the names must be distinct; \['a'\] repeat"):
+        res.rename({"beta": ["a", "b", "c"], "shape": "a"})
+
+
 def test_formula_categorical_response_gives_codes(replicates):
     pytest.importorskip("formulaic")
     model, reps = replicates("mnlogit")

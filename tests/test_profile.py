@@ -256,3 +256,13 @@ def test_a_loglik_holding_its_own_data():
     np.testing.assert_allclose(jaxmle.profile(res, loglik, None, "mu").conf_int(), [7 / 3 - half, 7 / 3 + half],
                                rtol=1e-6)
     assert jaxmle.bootstrap(loglik, res, None, n_boot=20, key=0).n_failed == 0
+
+
+def test_a_renamed_fit_is_profiled_by_its_new_names(normal_fit, mu_profile):
+    renamed = normal_fit.rename({"mu": "location", "sigma": "scale"})
+    prof = jaxmle.profile(renamed, zoo.normal, X_NORMAL, "location")
+    assert prof.name == "location" and prof.names == ("location", "scale")
+    np.testing.assert_allclose(prof.loglik, mu_profile.loglik, rtol=1e-12)
+    np.testing.assert_allclose(prof.conf_int(), mu_profile.conf_int(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"name: 'mu' is not a parameter of res; valid names: location, scale"):
+        jaxmle.profile(renamed, zoo.normal, X_NORMAL, "mu")

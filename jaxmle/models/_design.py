@@ -29,7 +29,8 @@ def design(formula: str, frame, *, extra=()) -> tuple[dict, list[str]]:
 
     Returns:
       ``(data, names)``: ``data = {"X": (n, p) float64, "y": (n,), **extra}`` and ``names`` the p
-      column names of X (``"Intercept"``, ``"x1"``, ``"C(g)[T.b]"``), in the order of ``beta``.
+      column names of X (``"Intercept"``, ``"x1"``, ``"C(g)[T.b]"``), in the order of ``beta``:
+      ``res.rename({"beta": names})`` puts them on a fit's table.
       A numeric response gives a float64 ``y``; a categorical (string / categorical) response gives
       integer codes 0, ..., K-1 in formulaic's level order (the first level is the reference
       category of :func:`jaxmle.models.mnlogit`).
