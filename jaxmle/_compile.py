@@ -17,6 +17,8 @@ import functools
 
 import jax
 
+from . import _warnings
+
 FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 
 
@@ -65,10 +67,21 @@ class _LazyJit:
         try:
             target.lower(*args).compile()
         except Exception:  # noqa: BLE001 - the call itself raises (or falls back to XLA's defaults)
-            pass
+            return
+        warn_near_mapping_limit()
 
     def __call__(self, *args, **kwargs):
-        if not compiler_options() or _inside_trace(args, kwargs):
+        if _inside_trace(args, kwargs):
+            return self._plain_jit()(*args, **kwargs)
+        target = self._target()
+        cached = target._cache_size()
+        out = self._call(*args, **kwargs)
+        if self._target()._cache_size() > cached:  # compiled now: more of the process's code mappings used
+            warn_near_mapping_limit()
+        return out
+
+    def _call(self, *args, **kwargs):
+        if not compiler_options():
             return self._plain_jit()(*args, **kwargs)
         try:
             return self.jitted(*args, **kwargs)
@@ -92,3 +105,45 @@ def _inside_trace(args, kwargs) -> bool:
 def jit(fun, **kwargs):
     """``jax.jit(fun, **kwargs)`` with :func:`compiler_options` added (see :class:`_LazyJit`)."""
     return _LazyJit(fun, kwargs)
+
+
+# Warn when a process holds more than this share of Linux's per-process memory mappings.
+MAPPING_WARN_SHARE = 0.75
+
+
+def mapping_limit() -> int | None:
+    """Linux's per-process limit on memory mappings (``vm.max_map_count``; None elsewhere)."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def mappings_in_use() -> int | None:
+    """How many memory mappings this process holds (lines of ``/proc/self/maps``; None elsewhere)."""
+    try:
+        with open("/proc/self/maps", "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return None
+
+
+def warn_near_mapping_limit() -> None:
+    """After a compilation: a ``JaxmleWarning`` when the process holds more than
+    ``MAPPING_WARN_SHARE`` of Linux's memory mappings. Each program XLA compiles for the CPU keeps
+    its machine code mapped (a few hundred mappings per fit) for as long as JAX caches it, and a
+    process past the limit aborts inside the next compilation ("LLVM compilation error: Cannot
+    allocate memory"); fits of many distinct data shapes get there after ~170-280 of them
+    (docs/guide/performance.md). Reading ``/proc/self/maps`` takes milliseconds; compilations take
+    a tenth of a second and more."""
+    limit = mapping_limit()
+    used = mappings_in_use() if limit else None
+    if not used or used <= MAPPING_WARN_SHARE * limit:
+        return
+    _warnings.warn(
+        f"this process holds {used} of the {limit} memory mappings Linux allows it (vm.max_map_count): every "
+        "program JAX has compiled keeps its machine code mapped, a few hundred mappings per fit, and past the limit "
+        "the next compilation aborts the process. Fits of many distinct data shapes get there: fit them in one call "
+        "(pad to a common n with zero weights and vmap jaxmle.make_solver), or call jax.clear_caches() from time to "
+        "time, or raise the limit (sysctl vm.max_map_count=262144)", _warnings.JaxmleWarning)

@@ -150,3 +150,22 @@ def test_result_is_a_pytree():
     assert again.names == res.names and again.loglik == res.loglik
     with pytest.raises(Exception):
         res.loglik = 0.0  # immutable
+
+
+def test_a_compilation_near_linux_mapping_limit_warns(monkeypatch):
+    # Each compiled program keeps its machine code mapped; past vm.max_map_count the next
+    # compilation aborts the process. A compilation that leaves the process above 75% of the limit
+    # warns; a call that compiles nothing reads nothing. (The limit is lowered here.)
+    from jaxmle import _compile
+
+    if _compile.mapping_limit() is None or _compile.mappings_in_use() is None:
+        pytest.skip("no /proc memory-mapping counts on this platform")
+    monkeypatch.setattr(_compile, "mapping_limit", lambda: 4 * _compile.mappings_in_use() // 3 - 10)
+    x = DATA["normal"][:191]  # n = 191: a shape no other test compiles
+    kwargs = dict(constraints={"sigma": "positive"})
+    with pytest.warns(jaxmle.JaxmleWarning, match=r"this process holds \d+ of the \d+ memory mappings Linux allows"):
+        jaxmle.maximize(zoo.normal, {"mu": 0.0, "sigma": 1.0}, x, **kwargs)
+    read = []
+    monkeypatch.setattr(_compile, "mappings_in_use", lambda: read.append(1) or 10**9)
+    res = jaxmle.maximize(zoo.normal, {"mu": 1.0, "sigma": 2.0}, x, **kwargs)  # compiled: nothing read
+    assert not read and res.converged
