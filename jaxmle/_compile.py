@@ -9,6 +9,10 @@ within noise (benchmarks/RESULTS.md). So jaxmle's own ``jit`` calls pass ``xla_c
 with jaxlib < 0.11, unless the installed XLA rejects the option (then, from that call on, XLA's
 defaults are used); other backends ignore CPU options. jaxlib 0.11 removed the option (its XLA
 has only the fusion emitters), so no options are passed there.
+
+After each compilation it also checks how much of Linux's per-process memory mappings the process
+holds (each compiled program keeps its machine code mapped) and warns near the limit
+(:func:`warn_near_mapping_limit`).
 """
 
 from __future__ import annotations
