@@ -10,6 +10,7 @@ import jaxmle
 from jaxmle._bootstrap import resample_indices
 
 from . import zoo
+from .compilations import compiled_during
 
 N_LOGIT = 2000
 
@@ -152,25 +153,10 @@ def test_reproducible_and_chunking_invariant(logit_fit, logit_data, capsys):
     assert not np.allclose(a.samples["beta"], c.samples["beta"])
 
 
-_COMPILES = {"active": False, "count": 0}
-
-
-def _count_compiles(event, duration, **kwargs):
-    if _COMPILES["active"] and event.endswith("backend_compile_duration"):
-        _COMPILES["count"] += 1
-
-
 def _compiles_during(fn):
-    """The number of XLA compilations while ``fn()`` runs (any thread)."""
-    if not _COMPILES.get("registered"):
-        jax.monitoring.register_event_duration_secs_listener(_count_compiles)
-        _COMPILES["registered"] = True
-    _COMPILES.update(active=True, count=0)
-    try:
-        out = fn()
-    finally:
-        _COMPILES["active"] = False
-    return _COMPILES["count"], out
+    """The number of XLA compilations while ``fn()`` runs (any thread), and its result."""
+    names, out = compiled_during(fn)
+    return len(names), out
 
 
 def test_chunks_compile_two_programs_once_while_draws_run_ahead(logit_fit, logit_data):

@@ -9,6 +9,7 @@ import statsmodels.api as sm
 import jaxmle
 
 from . import zoo
+from .compilations import compiled_during
 
 DATA = zoo.draw(0)["logistic"]
 
@@ -70,23 +71,17 @@ def test_transform_compiles_one_program(fits):
     # The value and the Jacobian are one compiled program. Evaluated op by op, every primitive of fn
     # and of its Jacobian compiled a program of its own (29 for the demo's variance of a t, 0.9 s).
     res, _ = fits
-    compiled = []
-
-    def record(event, duration, **kwargs):
-        if event.endswith("backend_compile_duration"):
-            compiled.append(kwargs.get("fun_name"))
-
-    jax.monitoring.register_event_duration_secs_listener(record)
-    try:  # primitives (atan2, cosh, a cube) that no other test's transform uses
-        out = res.transform(lambda p: {"g": jnp.arctan2(p["beta"][1], jnp.cosh(p["beta"][2])) * p["beta"][0] ** 3})
-    finally:
-        jax.monitoring.unregister_event_duration_listener(record)
+    # primitives (atan2, cosh, a cube) that no other test's transform uses
+    compiled, out = compiled_during(
+        lambda: res.transform(lambda p: {"g": jnp.arctan2(p["beta"][1], jnp.cosh(p["beta"][2])) * p["beta"][0] ** 3}))
     assert len(compiled) == 1, compiled
     b = res.params["beta"]
     np.testing.assert_allclose(out.params["g"], np.arctan2(b[1], np.cosh(b[2])) * b[0] ** 3, rtol=1e-13)
     # the Jacobian against central differences
+
     def g(v):
         return np.arctan2(v[1], np.cosh(v[2])) * v[0] ** 3
+
     h = 1e-6
     jac = np.array([(g(b + h * e) - g(b - h * e)) / (2 * h) for e in np.eye(3)])
     np.testing.assert_allclose(out.stderr["g"], np.sqrt(jac @ res.cov @ jac), rtol=1e-6)

@@ -8,6 +8,7 @@ import pytest
 import jaxmle
 
 from . import zoo
+from .compilations import compiled_during
 
 DATA = zoo.draw(0)
 TRACES = {"n": 0}
@@ -52,17 +53,7 @@ def test_jax_array_data_compile_nothing_but_the_fit():
         y64 = jnp.asarray(y)
     data = {"X": jnp.asarray(X), "y": y64}
     assert data["X"].dtype == jnp.float32 and data["y"].dtype == jnp.float64
-    compiled = []
-
-    def record(event, duration, **kwargs):
-        if event.endswith("backend_compile_duration"):
-            compiled.append(kwargs.get("fun_name"))
-
-    jax.monitoring.register_event_duration_secs_listener(record)
-    try:
-        res = jaxmle.maximize(zoo.logistic, {"beta": np.zeros(3)}, data)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(record)
+    compiled, res = compiled_during(lambda: jaxmle.maximize(zoo.logistic, {"beta": np.zeros(3)}, data))
     assert compiled == ["jit(_fit)"], compiled
     ref = jaxmle.maximize(zoo.logistic, {"beta": np.zeros(3)}, {"X": np.asarray(data["X"], np.float64), "y": y})
     np.testing.assert_allclose(res.params["beta"], ref.params["beta"], rtol=1e-13)
