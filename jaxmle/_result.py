@@ -273,13 +273,17 @@ class MLEResult(_CoefficientsMixin):
             def value_fn(th):
                 return fn(layout.unflatten(th))
 
-            def flat_fn(th):
-                return jnp.concatenate([jnp.ravel(jnp.asarray(x)) for x in jax.tree_util.tree_leaves(value_fn(th))])
+            def flat_and_value(th):  # (the raveled outputs, differentiated; the outputs, as they are)
+                value = value_fn(th)
+                return jnp.concatenate([jnp.ravel(jnp.asarray(x)) for x in jax.tree_util.tree_leaves(value)]), value
 
             try:
                 shapes = jax.eval_shape(value_fn, theta)  # fn's own errors, named as such, before any compilation
             except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as err:
-                raise _numpy_in_transform() from err
+                raise TypeError(
+                    "transform: fn must be written with jax.numpy: its value and Jacobian (jax.jacfwd) are compiled, "
+                    "which cannot follow NumPy functions (np.exp, np.log, ...) or float()/if on a parameter"
+                ) from err
             except Exception as err:  # noqa: BLE001 - re-raised naming the callable
                 raise _validation.named_error(err, "transform: fn(params)") from err
             if not jax.tree_util.tree_leaves(shapes):
@@ -287,9 +291,7 @@ class MLEResult(_CoefficientsMixin):
             # the value and the Jacobian as one compiled program (~0.06 s): op by op, each primitive
             # compiles a program of its own (the demo's variance of a t took 0.9 s on a first call)
             try:
-                value, jac = _compile.jit(lambda th: (value_fn(th), jax.jacfwd(flat_fn)(th)))(theta)
-            except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as err:
-                raise _numpy_in_transform() from err
+                jac, value = _compile.jit(jax.jacfwd(flat_and_value, has_aux=True))(theta)
             except Exception as err:  # noqa: BLE001 - re-raised naming the callable
                 raise _validation.named_error(err, "transform: the Jacobian of fn (jax.jacfwd)") from err
             jac = np.asarray(jac, dtype=np.float64)
@@ -371,13 +373,6 @@ class MLEResult(_CoefficientsMixin):
 def _flatten_np(layout, params) -> np.ndarray:
     leaves = layout.treedef.flatten_up_to(params)
     return np.concatenate([np.ravel(np.asarray(x, dtype=np.float64)) for x in leaves])
-
-
-def _numpy_in_transform() -> TypeError:
-    return TypeError(
-        "transform: fn must be written with jax.numpy: its value and Jacobian (jax.jacfwd) are compiled, which "
-        "cannot follow NumPy functions (np.exp, np.log, ...) or float()/if on a parameter"
-    )
 
 
 _DATA_FIELDS = ["params", "cov", "hessian", "loglik", "log_prior", "converged", "n_iter", "grad_norm", "info",
