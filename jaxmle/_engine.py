@@ -103,6 +103,7 @@ class Engine:
         self.solver = make_solver(key.method, dict(key.options))
         self.solve = jax.jit(self._solve)  # also called inside user jits (make_solver): no compiler options
         self.fit = _compile.jit(self._fit, static_argnames=("meat_kind", "n_groups", "expected"))
+        self.fit_batch = _compile.jit(self._fit_batch, static_argnames=("meat_kind", "n_groups", "expected"))
         self.start_check = _compile.jit(self._start_check)
         self.score_check = _compile.jit(self._score_check)
         self.evaluate_at = _compile.jit(self._evaluate_at)
@@ -173,6 +174,14 @@ class Engine:
             prior_curvature=-obj.prior_hessian(z),
         )
         return out, self.key.layout.constrain(out.u), parts
+
+    def _fit_batch(self, params0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int,
+                   expected: bool):
+        """:meth:`_fit` from each of a batch of starts (every leaf of ``params0`` with a leading batch
+        axis) on the same data, in one ``vmap``: ``(out, params, parts)`` with that leading axis
+        (:func:`jaxmle.multistart`: the best start's fit is then a slice, compiled once with the rest)."""
+        return jax.vmap(lambda p0: self._fit(p0, data, weights, tol, max_iter, codes, meat_kind=meat_kind,
+                                             n_groups=n_groups, expected=expected))(params0)
 
     def _evaluate_at(self, u0, z, data, weights):
         """``(f, g, H)`` of the objective ``f = -log posterior`` at the free values ``z`` (fixed values

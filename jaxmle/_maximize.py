@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Callable
 
@@ -110,6 +111,155 @@ def maximize(
     Returns:
       An :class:`MLEResult`.
     """
+    fit = prepare(
+        loglik, params0, data, method=method, cov_type=cov_type, constraints=constraints, log_prior=log_prior,
+        weights=weights, cluster=cluster, fixed=fixed, tol=tol, max_iter=max_iter, options=options,
+        expected_info=expected_info, dtype=dtype, verbose=verbose, chunk_size=chunk_size, hessian=hessian,
+    )
+    with _dtypes.precision_scope(fit.dtype):
+        out, params_hat, parts = fit.engine.fit(fit.params, fit.data, fit.weights, *fit.limits(), fit.codes,
+                                                **fit.static_args())
+        if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
+            _check_start(fit.engine.start_check(fit.params, fit.data, fit.weights), fit.scalar, log_prior)
+            _check_start_derivatives(fit.engine.score_check(fit.params, fit.data, fit.weights), fit.scalar)
+        out, params_hat, parts = fit.to_host(out, params_hat, parts)
+        status = fit.final_status(out, parts)
+    return fit.result(out, params_hat, parts, status, cluster_correction)
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedFit:
+    """A validated fit, ready to run: what :func:`maximize` (and :func:`jaxmle.multistart`, for a
+    batch of starts) passes to the engine's compiled ``fit`` and needs to assemble the result.
+
+    ``params`` and ``data`` are cast to ``dtype`` (data on the device); ``weights`` (n,) is ones
+    without user weights (``user_weights`` is then None); ``codes``/``n_groups`` the cluster codes
+    (None/None unless ``cov_type="cluster"``), ``clusters`` the number of clusters with weight."""
+
+    cfg: Any
+    engine: Any
+    cov_type: str
+    scalar: bool
+    n: int | None
+    params: Any
+    data: Any
+    weights: np.ndarray
+    user_weights: np.ndarray | None
+    codes: np.ndarray | None
+    n_groups: int | None
+    clusters: int | None
+    is_map: bool
+
+    @property
+    def dtype(self):
+        return self.cfg.dtype
+
+    @property
+    def layout(self) -> Layout:
+        return self.cfg.layout
+
+    def limits(self) -> tuple:
+        """``(tol, max_iter)`` as the arrays the compiled fit takes."""
+        return np.asarray(self.cfg.tol, self.dtype), np.asarray(self.cfg.max_iter, np.int32)
+
+    def static_args(self) -> dict:
+        """The compiled fit's static arguments for ``cov_type``: which matrices it computes."""
+        return {"meat_kind": {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(self.cov_type, "none"),
+                "n_groups": self.n_groups or 0, "expected": self.cov_type == "expected"}
+
+    @staticmethod
+    def to_host(out, params_hat, parts):
+        """The compiled fit's outputs as NumPy arrays (estimates and matrices in float64)."""
+        to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
+        return jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
+
+    def final_status(self, out, parts) -> int:
+        """The fit's status code; a convergence of a method other than Newton (which tests this in its
+        loop) is checked for a maximum at infinity (:func:`_runs_off_to_infinity`). Call inside the
+        fit's precision scope: the check may compile an evaluation."""
+        status = int(out.status)
+        newton = isinstance(self.engine.solver, SecondOrderSolver) and self.engine.solver.curvature == "hessian"
+        if status == _status.CONVERGED and not newton:
+            if _runs_off_to_infinity(self.engine, self.layout, out, parts, self.data, self.weights):
+                status = _status.UNBOUNDED
+        return status
+
+    def result(self, out, params_hat, parts, status: int, cluster_correction: bool = True) -> MLEResult:
+        """The :class:`MLEResult` of one fit's host outputs (:meth:`to_host`) and final status: the
+        warnings (convergence, boundary, identification) and the covariance."""
+        layout, cov_type, tol = self.layout, self.cov_type, self.cfg.tol
+        converged = status == _status.CONVERGED
+        boundary = tuple(_boundary_names(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior),
+                                         parts.grad_z))
+        if not converged:
+            detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
+                      "estimates of real-valued parameters are where the iterations stopped, not a maximum"
+                      if status == _status.UNBOUNDED else f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}")
+            if boundary and status != _status.UNBOUNDED:
+                detail += (f"; {', '.join(boundary)} ran to the boundary of its support before the gradient vanished: "
+                           "the log-likelihood may have no finite maximum there (e.g. a scale going to 0 when the "
+                           "data are fitted exactly)")
+            _warnings.warn(
+                f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
+                ConvergenceWarning)
+        if cov_type == "cluster" and self.clusters - 1 < layout.k_free:
+            _warnings.warn(
+                f"cov_type='cluster' with {self.clusters} clusters for {layout.k_free} free parameters: the "
+                f"cluster-robust covariance has rank at most {self.clusters - 1}, so joint tests of more than "
+                f"{self.clusters - 1} restrictions are impossible and the standard errors rest on very few clusters",
+                JaxmleWarning)
+        covres = _covariance.assemble(
+            cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, self.clusters, cluster_correction,
+            prior_curvature=parts.prior_curvature,
+        )
+        unidentified = _diagnose(layout, covres, parts.jac, converged)
+        _warn_boundary(boundary)
+        on_boundary = np.isin(np.asarray(layout.names), boundary)
+        cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
+        n, w_np = self.n, self.user_weights
+        return MLEResult(
+            params=params_hat,
+            cov=cov,
+            hessian=parts.hess_theta,
+            loglik=float(parts.loglik),
+            log_prior=float(parts.log_prior),
+            nobs=n,
+            wnobs=None if n is None else (float(n) if w_np is None else float(np.sum(w_np))),
+            converged=converged,
+            n_iter=int(out.n_iter),
+            grad_norm=float(out.grad_norm),
+            status=_status.message(status),
+            method=self.cfg.method_label,
+            cov_type=cov_type,
+            names=layout.names,
+            fixed=layout.fixed_theta,
+            unidentified=unidentified,
+            boundary=boundary,
+            is_map=self.is_map,
+            n_groups=self.clusters,
+            info={
+                "n_halvings": int(out.n_halvings),
+                "curvature_min": float(out.curv_min),
+                "curvature_max": float(out.curv_max),
+                "information_min_eig": float(covres.info_min_eig),
+                **({"df_effective": _covariance.effective_df(parts.hess_z, parts.prior_curvature)}
+                   if self.is_map else {}),
+            },
+            _layout=layout,
+            _config=self.cfg,
+            _scalar=self.scalar,
+            _u=np.asarray(out.u, dtype=np.float64),
+            _hess_z=np.asarray(parts.hess_z, dtype=np.float64),
+            _cov_g=cov_g,
+            _null=covres.null_theta,
+        )
+
+
+def prepare(loglik, params0, data, *, method, cov_type, constraints, log_prior, weights, cluster, fixed, tol,
+            max_iter, options, expected_info, dtype, verbose=False, chunk_size=None, hessian="auto") -> PreparedFit:
+    """Check every argument of :func:`maximize` (naming it in the error), cast the start and the
+    data, resolve the Hessian mode and return the :class:`PreparedFit` (its engine's compiled
+    functions are cached per model and shapes)."""
     if cov_type not in _covariance.COV_TYPES:
         raise ValueError(f"cov_type: unknown {cov_type!r}; expected one of {', '.join(_covariance.COV_TYPES)}")
     if getattr(loglik, "smooth", True) is False and cov_type in ("oim", "robust", "cluster"):
@@ -146,84 +296,9 @@ def maximize(
         _check_callable_output("expected_info", expected_info, (params_cast, data_cast), (layout.k, layout.k),
                                {"weights": w} if cfg.expected_takes_weights else {})
         engine = cfg.engine(scalar, verbose)
-        meat_kind = {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none")
-        out, params_hat, parts = engine.fit(
-            params_cast, data_cast, w, np.asarray(cfg.tol, np_dtype), np.asarray(cfg.max_iter, np.int32), codes,
-            meat_kind=meat_kind, n_groups=n_groups or 0, expected=cov_type == "expected",
-        )
-        if int(out.status) == _status.NONFINITE and int(out.n_iter) == 0:  # not finite at params0: why?
-            _check_start(engine.start_check(params_cast, data_cast, w), scalar, log_prior)
-            _check_start_derivatives(engine.score_check(params_cast, data_cast, w), scalar)
-        status = int(out.status)
-        newton = isinstance(engine.solver, SecondOrderSolver) and engine.solver.curvature == "hessian"
-        if status == _status.CONVERGED and not newton:  # (Newton tests this in its loop)
-            if _runs_off_to_infinity(engine, layout, out, parts, data_cast, w):
-                status = _status.UNBOUNDED
-    to64 = functools.partial(jax.tree_util.tree_map, lambda x: np.asarray(x, dtype=np.float64))
-    out, params_hat, parts = jax.tree_util.tree_map(np.asarray, out), to64(params_hat), to64(parts)
-
-    converged = status == _status.CONVERGED
-    boundary = tuple(_boundary_names(layout, np.asarray(out.u), parts.hess_z, float(out.log_posterior), parts.grad_z))
-    if not converged:
-        detail = (f"the Newton steps stopped shrinking at relative gradient {float(out.grad_norm):.3e}: the "
-                  "estimates of real-valued parameters are where the iterations stopped, not a maximum"
-                  if status == _status.UNBOUNDED else f"relative gradient {float(out.grad_norm):.3e} > tol={tol:g}")
-        if boundary and status != _status.UNBOUNDED:
-            detail += (f"; {', '.join(boundary)} ran to the boundary of its support before the gradient vanished: "
-                       "the log-likelihood may have no finite maximum there (e.g. a scale going to 0 when the data "
-                       "are fitted exactly)")
-        _warnings.warn(
-            f"maximize did not converge ({_status.message(status)}) after {int(out.n_iter)} iterations; {detail}",
-            ConvergenceWarning)
-    if cov_type == "cluster" and g_eff - 1 < layout.k_free:
-        _warnings.warn(
-            f"cov_type='cluster' with {g_eff} clusters for {layout.k_free} free parameters: the cluster-robust "
-            f"covariance has rank at most {g_eff - 1}, so joint tests of more than {g_eff - 1} restrictions "
-            "are impossible and the standard errors rest on very few clusters", JaxmleWarning)
-    covres = _covariance.assemble(
-        cov_type, parts.hess_z, parts.jac, parts.meat, parts.expected, g_eff, cluster_correction,
-        prior_curvature=parts.prior_curvature,
-    )
-    unidentified = _diagnose(layout, covres, parts.jac, converged)
-    _warn_boundary(boundary)
-    on_boundary = np.isin(np.asarray(layout.names), boundary)
-    cov, cov_g = (_mask(m, on_boundary) for m in (covres.cov, covres.cov_generalized))
-    return MLEResult(
-        params=params_hat,
-        cov=cov,
-        hessian=parts.hess_theta,
-        loglik=float(parts.loglik),
-        log_prior=float(parts.log_prior),
-        nobs=n,
-        wnobs=None if n is None else (float(n) if w_np is None else float(np.sum(w_np))),
-        converged=converged,
-        n_iter=int(out.n_iter),
-        grad_norm=float(out.grad_norm),
-        status=_status.message(status),
-        method=cfg.method_label,
-        cov_type=cov_type,
-        names=layout.names,
-        fixed=layout.fixed_theta,
-        unidentified=unidentified,
-        boundary=boundary,
-        is_map=log_prior is not None,
-        n_groups=g_eff,
-        info={
-            "n_halvings": int(out.n_halvings),
-            "curvature_min": float(out.curv_min),
-            "curvature_max": float(out.curv_max),
-            "information_min_eig": float(covres.info_min_eig),
-            **({"df_effective": _covariance.effective_df(parts.hess_z, parts.prior_curvature)}
-               if log_prior is not None else {}),
-        },
-        _layout=layout,
-        _config=cfg,
-        _scalar=scalar,
-        _u=np.asarray(out.u, dtype=np.float64),
-        _hess_z=np.asarray(parts.hess_z, dtype=np.float64),
-        _cov_g=cov_g,
-        _null=covres.null_theta,
-    )
+    return PreparedFit(cfg=cfg, engine=engine, cov_type=cov_type, scalar=scalar, n=n, params=params_cast,
+                       data=data_cast, weights=w, user_weights=w_np, codes=codes, n_groups=n_groups, clusters=g_eff,
+                       is_map=log_prior is not None)
 
 
 def _runs_off_to_infinity(engine, layout: Layout, out, parts, data, weights) -> bool:

@@ -6,14 +6,13 @@ import dataclasses
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from . import _compile, _dtypes, _validation
+from . import _dtypes, _status
 from ._layout import OutsideSupportError
-from ._maximize import BOUNDARY_U, maximize
+from ._maximize import BOUNDARY_U, PreparedFit, prepare
 from ._result import MLEResult
-from ._solve import make_solver
+from ._solve import Solution
 from ._table import Summary
 
 
@@ -22,8 +21,10 @@ class MultistartResult:
     """The best fit of a multistart search and the distinct local optima it found.
 
     Attributes:
-      best: the :class:`MLEResult` of the highest converged optimum (a full ``maximize`` from it,
-        so it carries the covariance and every diagnostic).
+      best: the :class:`MLEResult` of the highest converged optimum: the fit from the start that
+        reached it (its ``n_iter`` counts that start's iterations), with the covariance and every
+        diagnostic :func:`maximize` gives. It is computed in the same compiled batch as the other
+        starts' fits, so a first call compiles one program.
       optima: (m, k) flat estimates of the distinct converged optima, best first (``names`` order).
       optima_loglik: (m,) their log-likelihoods (+ log prior for MAP fits).
       optima_count: (m,) how many starts reached each.
@@ -95,8 +96,10 @@ def multistart(
 ) -> MultistartResult:
     """Solve from every start in one ``vmap``-ed solve; return the best fit and the distinct optima.
 
-    The arguments not listed below mean what they mean in :func:`maximize` (and apply to the final
-    fit of the best optimum). Starts outside the support are reported as failed, not raised.
+    The arguments not listed below mean what they mean in :func:`maximize` (``cov_type``,
+    ``weights`` and ``cluster`` apply to every start's fit, so the best one's covariance is there).
+    Starts outside the support are reported as failed, not raised. Calls with the same model and
+    shapes reuse the compiled batch.
 
     Args:
       loglik: the log-likelihood, as for :func:`maximize`.
@@ -124,49 +127,44 @@ def multistart(
     batch = {int(np.shape(x)[0]) if np.ndim(x) else -1 for x in leaves}
     if len(batch) != 1 or -1 in batch:
         raise ValueError(f"every leaf of starts needs the same leading (batch) axis; got leading sizes {sorted(batch)}")
-    solve = _solver_from_a_valid_start(
-        starts, batch.pop(), loglik, method=method, constraints=constraints, log_prior=log_prior, fixed=fixed,
-        tol=tol, max_iter=max_iter, options=options, expected_info=expected_info, dtype=dtype,
-    )
-    data_n = _validation.normalize_data(data)
-    n = _validation.check_data(data_n)
-    w = _validation.check_weights(weights, n)
-    np_dtype = _dtypes.resolve_dtype(dtype)
-    with _dtypes.precision_scope(np_dtype):
-        data_c = _dtypes.to_device(_dtypes.cast_data(data_n, np_dtype))
-        starts_c = jax.tree_util.tree_map(lambda x: jnp.asarray(x, np_dtype), starts)
-        w_c = None if w is None else jnp.asarray(w, np_dtype)
-        sols = _compile.jit(jax.vmap(solve, in_axes=(0, None, None)))(starts_c, data_c, w_c)
-        sols = jax.tree_util.tree_map(np.asarray, sols)
-    layout = solve.config.layout
-    flat = np.concatenate(
-        [np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1) for x in layout.treedef.flatten_up_to(sols.params)],
-        axis=1,
-    )
-    converged = np.asarray(sols.converged) & np.all(np.isfinite(flat), axis=1)
-    if not converged.any():
-        raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
-    objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
-    order = [i for i in np.argsort(-objective) if converged[i]]
-    on_boundary = _on_boundary(layout, sols.params)
-    reps, counts = [], []
-    for i in order:
-        for j, r in enumerate(reps):
-            same_point = np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r])))
-            same_degenerate = (on_boundary[i] and on_boundary[r]
-                               and abs(objective[i] - objective[r]) <= distinct_rtol * max(1.0, abs(objective[r])))
-            if same_point or same_degenerate:
-                counts[j] += 1
-                break
-        else:
-            reps.append(i)
-            counts.append(1)
-    best_start = layout.unflatten(flat[reps[0]])
-    best = maximize(
-        loglik, best_start, data, method=method, cov_type=cov_type, constraints=constraints,
+    fit = _prepare_from_a_valid_start(
+        starts, batch.pop(), loglik, data, method=method, cov_type=cov_type, constraints=constraints,
         log_prior=log_prior, weights=weights, cluster=cluster, fixed=fixed, tol=tol, max_iter=max_iter,
         options=options, expected_info=expected_info, dtype=dtype,
     )
+    layout = fit.layout
+    with _dtypes.precision_scope(fit.dtype):
+        # (cast on the host: an eager cast would compile a program per leaf)
+        starts_c = jax.tree_util.tree_map(lambda x: np.asarray(x, fit.dtype), starts)
+        outs, params_b, parts_b = fit.to_host(*fit.engine.fit_batch(
+            starts_c, fit.data, fit.weights, *fit.limits(), fit.codes, **fit.static_args()))
+        sols = Solution(params=params_b, loglik=outs.loglik, log_posterior=outs.log_posterior,
+                        converged=outs.status == _status.CONVERGED, status=outs.status, n_iter=outs.n_iter,
+                        grad_norm=outs.grad_norm)
+        flat = np.concatenate([np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+                               for x in layout.treedef.flatten_up_to(sols.params)], axis=1)
+        converged = np.asarray(sols.converged) & np.all(np.isfinite(flat), axis=1)
+        if not converged.any():
+            raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
+        objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
+        order = [i for i in np.argsort(-objective) if converged[i]]
+        with np.errstate(invalid="ignore"):  # a bounded parameter's u beyond +-BOUNDARY_U (NaN: a failed start)
+            on_boundary = np.any((np.abs(outs.u) > BOUNDARY_U) & layout.bounded_u, axis=1)
+        reps, counts = [], []
+        for i in order:
+            for j, r in enumerate(reps):
+                same_point = np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r])))
+                same_degenerate = (on_boundary[i] and on_boundary[r]
+                                   and abs(objective[i] - objective[r]) <= distinct_rtol * max(1.0, abs(objective[r])))
+                if same_point or same_degenerate:
+                    counts[j] += 1
+                    break
+            else:
+                reps.append(i)
+                counts.append(1)
+        best_fit = jax.tree_util.tree_map(lambda x: x[reps[0]], (outs, params_b, parts_b))
+        status = fit.final_status(best_fit[0], best_fit[2])
+    best = fit.result(*best_fit, status)
     return MultistartResult(
         best=best,
         optima=flat[reps],
@@ -179,21 +177,13 @@ def multistart(
     )
 
 
-def _on_boundary(layout, params) -> np.ndarray:
-    """(n_starts,) bool: some bounded parameter's unconstrained value is beyond +-``BOUNDARY_U``."""
-    with _dtypes.precision_scope(np.float64):
-        u = np.asarray(jax.vmap(layout.unconstrain)(jax.tree_util.tree_map(jnp.asarray, params)), dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        return np.any((np.abs(u) > BOUNDARY_U) & layout.bounded_u, axis=1)
-
-
-def _solver_from_a_valid_start(starts, n: int, loglik, **kwargs):
-    """``make_solver`` configured from the first start inside the support (any start gives the same
-    layout; one outside it is a failed start for the batch solve, not an error, unless all are)."""
+def _prepare_from_a_valid_start(starts, n: int, loglik, data, **kwargs) -> PreparedFit:
+    """:func:`jaxmle._maximize.prepare` from the first start inside the support (any start gives the
+    same layout; one outside it is a failed start for the batch, not an error, unless all are)."""
     for i in range(n):
         start = jax.tree_util.tree_map(lambda x: np.asarray(x, dtype=np.float64)[i], starts)
         try:
-            return make_solver(loglik, start, **kwargs)
+            return prepare(loglik, start, data, **kwargs)
         except OutsideSupportError as err:
             reason = err
     raise ValueError(f"every start is outside the support (the first: {reason})")
