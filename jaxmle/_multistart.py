@@ -138,31 +138,20 @@ def multistart(
         starts_c = jax.tree_util.tree_map(lambda x: np.asarray(x, fit.dtype), starts)
         outs, params_b, parts_b = fit.to_host(*fit.engine.fit_batch(
             starts_c, fit.data, fit.weights, *fit.limits(), fit.codes, **fit.static_args()))
-        sols = Solution(params=params_b, loglik=outs.loglik, log_posterior=outs.log_posterior,
-                        converged=outs.status == _status.CONVERGED, status=outs.status, n_iter=outs.n_iter,
-                        grad_norm=outs.grad_norm)
-        flat = np.concatenate([np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
-                               for x in layout.treedef.flatten_up_to(sols.params)], axis=1)
-        converged = np.asarray(sols.converged) & np.all(np.isfinite(flat), axis=1)
-        if not converged.any():
-            raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
-        objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
-        order = [i for i in np.argsort(-objective) if converged[i]]
-        with np.errstate(invalid="ignore"):  # a bounded parameter's u beyond +-BOUNDARY_U (NaN: a failed start)
-            on_boundary = np.any((np.abs(outs.u) > BOUNDARY_U) & layout.bounded_u, axis=1)
-        reps, counts = [], []
-        for i in order:
-            for j, r in enumerate(reps):
-                same_point = np.all(np.abs(flat[i] - flat[r]) <= distinct_rtol * np.maximum(1.0, np.abs(flat[r])))
-                same_degenerate = (on_boundary[i] and on_boundary[r]
-                                   and abs(objective[i] - objective[r]) <= distinct_rtol * max(1.0, abs(objective[r])))
-                if same_point or same_degenerate:
-                    counts[j] += 1
-                    break
-            else:
-                reps.append(i)
-                counts.append(1)
-        best_fit = jax.tree_util.tree_map(lambda x: x[reps[0]], (outs, params_b, parts_b))
+    sols = Solution(params=params_b, loglik=outs.loglik, log_posterior=outs.log_posterior,
+                    converged=outs.status == _status.CONVERGED, status=outs.status, n_iter=outs.n_iter,
+                    grad_norm=outs.grad_norm)
+    flat = np.concatenate([np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+                           for x in layout.treedef.flatten_up_to(sols.params)], axis=1)
+    converged = np.asarray(sols.converged) & np.all(np.isfinite(flat), axis=1)
+    if not converged.any():
+        raise RuntimeError("no start converged; inspect .solutions of a smaller run or widen the starts")
+    objective = np.asarray(sols.log_posterior, dtype=np.float64)  # the log likelihood without a prior
+    with np.errstate(invalid="ignore"):  # a bounded parameter's u beyond +-BOUNDARY_U (NaN: a failed start)
+        on_boundary = np.any((np.abs(outs.u) > BOUNDARY_U) & layout.bounded_u, axis=1)
+    reps, counts = _distinct_optima(flat, objective, converged, on_boundary, distinct_rtol)
+    best_fit = jax.tree_util.tree_map(lambda x: x[reps[0]], (outs, params_b, parts_b))
+    with _dtypes.precision_scope(fit.dtype):
         status = fit.final_status(best_fit[0], best_fit[2])
     best = fit.result(*best_fit, status)
     return MultistartResult(
@@ -175,6 +164,27 @@ def multistart(
         solutions=sols,
         names=layout.names,
     )
+
+
+def _distinct_optima(flat, objective, converged, on_boundary, rtol: float) -> tuple[list, list]:
+    """``(reps, counts)``: the index of one start per distinct converged optimum, best
+    (``objective``) first, and how many starts reached each. Two starts reached the same optimum
+    when their flat estimates (n_starts, k) differ by at most ``rtol * max(1, |theta|)`` in every
+    coordinate, or when both are on a boundary (``on_boundary``) with the same objective to ``rtol``:
+    such optima differ only in what the boundary leaves unidentified."""
+    reps, counts = [], []
+    for i in (i for i in np.argsort(-objective) if converged[i]):
+        for j, r in enumerate(reps):
+            same_point = np.all(np.abs(flat[i] - flat[r]) <= rtol * np.maximum(1.0, np.abs(flat[r])))
+            same_degenerate = (on_boundary[i] and on_boundary[r]
+                               and abs(objective[i] - objective[r]) <= rtol * max(1.0, abs(objective[r])))
+            if same_point or same_degenerate:
+                counts[j] += 1
+                break
+        else:
+            reps.append(i)
+            counts.append(1)
+    return reps, counts
 
 
 def _prepare_from_a_valid_start(starts, n: int, loglik, data, **kwargs) -> PreparedFit:
