@@ -14,7 +14,8 @@ from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, NEG_CURV_TOL, SecondOrderSolver, flat_step, modified_newton_direction, scaled_eigh
 from ._numerics import NEAR_ZERO, SINGULAR_RTOL, generalized_inverse, relative_size
-from ._setup import configure
+from ._engine import Engine
+from ._setup import FitConfig, configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
 
@@ -136,8 +137,8 @@ class PreparedFit:
     without user weights (``user_weights`` is then None); ``codes``/``n_groups`` the cluster codes
     (None/None unless ``cov_type="cluster"``), ``clusters`` the number of clusters with weight."""
 
-    cfg: Any
-    engine: Any
+    cfg: FitConfig
+    engine: Engine
     cov_type: str
     scalar: bool
     n: int | None
