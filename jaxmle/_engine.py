@@ -81,6 +81,14 @@ class InferenceParts(NamedTuple):
     prior_curvature: jax.Array  # minus the Hessian of the log prior in z, (k_free, k_free) (0 without a prior)
 
 
+def fit_static_args(cov_type: str, n_groups: int | None = None) -> dict:
+    """The static arguments of :meth:`Engine.fit` (and ``fit_batch``) for ``cov_type``: which
+    matrices the compiled fit computes besides the Hessian (the scores' outer products for "opg" and
+    "robust", the clusters' score sums for "cluster", the expected information for "expected")."""
+    return {"meat_kind": {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(cov_type, "none"),
+            "n_groups": n_groups or 0, "expected": cov_type == "expected"}
+
+
 @dataclasses.dataclass(frozen=True)
 class EngineKey:
     spec: ModelSpec

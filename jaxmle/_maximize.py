@@ -14,7 +14,7 @@ from . import _covariance, _dtypes, _pytree, _status, _validation, _warnings
 from ._layout import Layout
 from ._newton import FLAT_RATIO, NEG_CURV_TOL, SecondOrderSolver, flat_step, modified_newton_direction, scaled_eigh
 from ._numerics import NEAR_ZERO, SINGULAR_RTOL, generalized_inverse, relative_size
-from ._engine import Engine
+from ._engine import Engine, fit_static_args
 from ._setup import FitConfig, configure
 from ._result import MLEResult
 from ._warnings import BoundaryWarning, ConvergenceWarning, HessianWarning, JaxmleWarning
@@ -164,9 +164,8 @@ class PreparedFit:
         return np.asarray(self.cfg.tol, self.dtype), np.asarray(self.cfg.max_iter, np.int32)
 
     def static_args(self) -> dict:
-        """The compiled fit's static arguments for ``cov_type``: which matrices it computes."""
-        return {"meat_kind": {"opg": "opg", "robust": "opg", "cluster": "cluster"}.get(self.cov_type, "none"),
-                "n_groups": self.n_groups or 0, "expected": self.cov_type == "expected"}
+        """The compiled fit's static arguments for ``cov_type`` (:func:`jaxmle._engine.fit_static_args`)."""
+        return fit_static_args(self.cov_type, self.n_groups)
 
     @staticmethod
     def to_host(out, params_hat, parts):

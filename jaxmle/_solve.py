@@ -25,6 +25,7 @@ import jax.numpy as jnp
 
 from . import _pytree, _status
 from ._covariance import BATCH_COV_TYPES, batch_assemble
+from ._engine import fit_static_args
 from ._setup import FitConfig, configure
 
 
@@ -84,9 +85,7 @@ class Solver:
         if self.cov_type == "none":
             out = engine.solve(cfg.layout.unconstrain(params), data, weights, tol, max_iter)
         else:
-            meat_kind = "opg" if self.cov_type in ("opg", "robust") else "none"
-            out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, meat_kind=meat_kind,
-                                       n_groups=0, expected=self.cov_type == "expected")
+            out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, **fit_static_args(self.cov_type))
             cov = batch_assemble(self.cov_type, parts)
         return Solution(
             params=cfg.layout.constrain(out.u),
