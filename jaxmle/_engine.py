@@ -116,11 +116,11 @@ class Engine:
         self.score_check = _compile.jit(self._score_check)
         self.evaluate_at = _compile.jit(self._evaluate_at)
 
-    def objective(self, u0, data, weights) -> Objective:
-        return Objective(self.key.spec, self.key.layout, u0, data, weights)
+    def objective(self, u0, data, weights, pin=None) -> Objective:
+        return Objective(self.key.spec, self.key.layout, u0, data, weights, pin)
 
-    def _run(self, u0, data, weights, tol, max_iter):
-        obj = self.objective(u0, data, weights)
+    def _run(self, u0, data, weights, tol, max_iter, pin=None):
+        obj = self.objective(u0, data, weights, pin)
         verbose = self.key.verbose and log_label(self.key.spec, self.solver)
         state = iterate(self.solver, obj, self.key.layout.free_part(u0), tol, max_iter, verbose)
         lo, hi = self.solver.curvature_range(state)
@@ -132,7 +132,7 @@ class Engine:
             loglik = obj.loglik(state.z)
             log_posterior = loglik + log_prior
         out = SolveOutput(
-            u=self.key.layout.insert_free(state.z, u0),
+            u=self.key.layout.insert_free(obj.held(state.z), u0),
             loglik=loglik,
             log_posterior=log_posterior,
             n_iter=state.n_iter,
@@ -144,8 +144,10 @@ class Engine:
         )
         return obj, state, out
 
-    def _solve(self, u0, data, weights, tol, max_iter) -> SolveOutput:
-        return self._run(u0, data, weights, tol, max_iter)[2]
+    def _solve(self, u0, data, weights, tol, max_iter, pin=None) -> SolveOutput:
+        """The solve from ``u0``; ``pin`` (a bool mask over the free values, or None) holds those
+        values at their start (see :class:`Objective`): one compiled solve for any mask."""
+        return self._run(u0, data, weights, tol, max_iter, pin)[2]
 
     def _fit(self, params0, data, weights, tol, max_iter, codes, *, meat_kind: str, n_groups: int, expected: bool):
         """Solve from ``params0`` (a pytree), then the :class:`InferenceParts` at the estimate.

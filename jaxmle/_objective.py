@@ -46,13 +46,27 @@ class Objective:
     ``spec.chunk_size`` chunk by chunk in a ``lax.scan`` whose body computes the chunk's value,
     gradient, Hessian or score products, so peak memory is O(chunk k + k^2) rather than O(n k)
     (the data are padded to a multiple of the chunk with zero-weight copies of the last row).
+
+    ``pin``: None, or a bool mask (k_free,) of free values *held* at their start ``free_part(u0)``
+    (a profile's parameter, :mod:`jaxmle._profile`). A dynamic mask, so one compiled solve serves
+    every choice of held values. The model sees the start's value wherever ``pin`` is set, and the
+    objective gains the term ``0.5 * sum(pin * (z - z_start)^2)`` (in :meth:`log_prior`, so that
+    every curvature a solver uses, Hessian, outer product of scores or expected information, adds
+    it as it adds a prior's): a held coordinate then has zero gradient, unit curvature and no
+    coupling to the others, so every step leaves it at its start.
     """
 
-    def __init__(self, spec: ModelSpec, layout: Layout, u0, data, weights):
+    def __init__(self, spec: ModelSpec, layout: Layout, u0, data, weights, pin=None):
         self.spec, self.layout, self.u0, self.data, self.weights = spec, layout, u0, data, weights
+        self.pin = pin
+        self._anchor = None if pin is None else layout.free_part(u0)
+
+    def held(self, z):
+        """``z`` with the pinned values replaced by their start (``z`` itself without a pin)."""
+        return z if self.pin is None else jnp.where(self.pin, self._anchor, z)
 
     def params(self, z):
-        return self.layout.params_from_z(z, self.u0)
+        return self.layout.params_from_z(self.held(z), self.u0)
 
     def _terms(self, z, data) -> jax.Array:
         return jnp.asarray(self.spec.loglik(self.params(z), data))
@@ -101,9 +115,14 @@ class Objective:
         return self._loglik_and_magnitude(z)[0]
 
     def log_prior(self, z) -> jax.Array:
+        """The log prior at ``z`` (0 without one), minus the pin term (see the class docstring)."""
         if self.spec.log_prior is None:
-            return jnp.zeros((), self.u0.dtype)
-        return jnp.asarray(self.spec.log_prior(self.params(z)))
+            lp = jnp.zeros((), self.u0.dtype)
+        else:
+            lp = jnp.asarray(self.spec.log_prior(self.params(z)))
+        if self.pin is not None:
+            lp = lp - 0.5 * jnp.sum(jnp.where(self.pin, z - self._anchor, 0.0) ** 2)
+        return lp
 
     def value(self, z, scale=1.0) -> jax.Array:
         """The minimised objective: ``-scale * log_posterior``; NaN is mapped to +inf."""
@@ -196,15 +215,15 @@ class Objective:
         return self._sum(chunk, codes)
 
     def prior_hessian(self, z) -> jax.Array:
-        """Hessian of the log prior in z (zeros without a prior)."""
+        """Hessian of :meth:`log_prior` in z (zeros without a prior or a pin)."""
         k = z.shape[0]
-        if self.spec.log_prior is None:
+        if self.spec.log_prior is None and self.pin is None:
             return jnp.zeros((k, k), z.dtype)
         return jax.hessian(self.log_prior)(z)
 
     def theta_jacobian(self, z) -> jax.Array:
         """d theta / dz, shape (k, k_free)."""
-        return jax.jacfwd(lambda zz: self.layout.theta_from_z(zz, self.u0))(z)
+        return jax.jacfwd(lambda zz: self.layout.theta_from_z(self.held(zz), self.u0))(z)
 
     def expected_information(self, z) -> jax.Array:
         """Expected information of the free z: J^T I(theta) J, with J = d theta / dz."""

@@ -9,9 +9,12 @@ with ``c = chi2_1(1 - alpha) = z_{1 - alpha/2}^2`` (Wilks; no scipy needed). Unl
 it is invariant to reparameterisation and follows the shape of the likelihood.
 
 Every grid refit is the solve of ``res`` (same method, supports, other fixed parameters, prior,
-tolerance) with psi held as one more fixed value, i.e. ``make_solver(..., fixed=<res's mask plus
-psi>)``; all of them run as one ``vmap``-ed, jitted solve warm-started at ``res.params`` with psi
-set to the grid value. Interval endpoints are bracketed by the grid and refined by a safeguarded
+tolerance) with psi held at its grid value, as ``make_solver(..., fixed=<res's mask plus psi>)``
+would hold it; all of them run as one ``vmap``-ed, jitted solve warm-started at ``res.params`` with
+psi set to the grid value. Which parameter is held is an argument of that compiled solve (a
+dynamic mask, see :class:`jaxmle._objective.Objective`), not part of its program: profiling every
+parameter of a model compiles one program for the grid and one for the endpoints' refits, not two
+per parameter. Interval endpoints are bracketed by the grid and refined by a safeguarded
 Newton iteration on ``D(psi) = 2 (l_hat - l_p(psi)) - c``, whose derivative comes free from the
 envelope theorem (``dl_p/dpsi = dl/dpsi`` at the constrained maximum); each step is one small
 batched refit (both endpoints together, a batch of 2) through the same solver.
@@ -362,29 +365,21 @@ def _leaf_of(layout, j: int, name: str):
     raise IndexError(j)  # pragma: no cover
 
 
-def _profile_config(cfg: FitConfig, loglik: Callable, j: int, uj: int) -> FitConfig:
-    """``res``'s FitConfig with flat parameter j (unconstrained index uj) fixed as well: the config
-    ``make_solver(loglik, res.params, ..., fixed=<res's mask plus j>)`` builds, without re-validating
-    ``res.params`` (an estimate rounded onto a bound would fail that check)."""
-    layout = cfg.layout
-    profile_layout = dataclasses.replace(
-        layout,
-        free_u=tuple(i for i in layout.free_u if i != uj),
-        fixed_theta=tuple(f or i == j for i, f in enumerate(layout.fixed_theta)),
-    )
-    return dataclasses.replace(cfg, loglik=loglik, layout=profile_layout)
-
-
 @functools.lru_cache(maxsize=64)
-def _batch_refit(cfg: FitConfig, j: int, scalar: bool):
-    """Jitted ``(starts (b, k), data, weights) -> (theta (b, k), value (b,), status (b,), n_iter (b,), slope (b,))``.
+def _batch_refit(cfg: FitConfig, scalar: bool):
+    """Jitted ``(starts (b, k), data, weights, j, uj) -> (theta (b, k), value (b,), status (b,), n_iter (b,),
+    grad (b, k))``: each start's refit with flat parameter ``j`` (unconstrained index ``uj``) held at
+    its start.
 
-    ``cfg`` holds the profile layout (parameter j fixed). ``value`` is the log posterior (the
-    log-likelihood without a prior) at the constrained maximum; ``slope`` its derivative in
-    theta_j there, i.e. dl_p/dpsi by the envelope theorem. With nothing left to maximise (j was
-    the only free parameter) the log posterior is just evaluated."""
+    ``cfg`` is ``res``'s config: the refit is ``res``'s solve (method, supports, other fixed
+    parameters, prior, tolerance) with a dynamic pin on ``uj`` (:meth:`jaxmle._solve.Solver._solve_held`),
+    so one compiled program per batch size serves every profiled parameter. ``value`` is the log
+    posterior (the log-likelihood without a prior) at the constrained maximum; ``grad`` its gradient
+    in theta there, whose ``j``-th element is dl_p/dpsi by the envelope theorem. With one free
+    parameter (nothing left to maximise once it is held) the log posterior is just evaluated."""
     layout = cfg.layout
-    solver = Solver(cfg) if layout.k_free > 0 else None
+    solver = Solver(cfg) if layout.k_free > 1 else None
+    free_u = np.asarray(layout.free_u)
 
     def log_post_theta(theta, data, weights):
         params = layout.unflatten(theta)
@@ -392,19 +387,20 @@ def _batch_refit(cfg: FitConfig, j: int, scalar: bool):
         value = c if scalar else jnp.sum(c * weights)
         return value if cfg.log_prior is None else value + cfg.log_prior(params)
 
-    def one(theta0, data, weights):
+    def refit_held(theta0, data, weights, j, uj):
         if solver is None:
             theta = theta0
             value = log_post_theta(theta, data, weights)
             status = jnp.where(jnp.isfinite(value), _status.CONVERGED, _status.NONFINITE).astype(jnp.int32)
             n_iter = jnp.zeros((), jnp.int32)
         else:
-            sol = solver(layout.unflatten(theta0), data, weights)
+            sol = solver._solve_held(layout.unflatten(theta0), data, weights, pin=jnp.asarray(free_u) == uj)
             theta, value, status, n_iter = layout.flatten(sol.params), sol.log_posterior, sol.status, sol.n_iter
-        slope = jax.grad(log_post_theta)(theta, data, weights)[j]
-        return theta, value, status, n_iter, slope
+            theta = jnp.where(jnp.arange(theta.shape[0]) == j, theta0, theta)  # the grid value, not its round trip
+        grad = jax.grad(log_post_theta)(theta, data, weights)
+        return theta, value, status, n_iter, grad
 
-    return _compile.jit(jax.vmap(one, in_axes=(0, None, None)))
+    return _compile.jit(jax.vmap(refit_held, in_axes=(0, None, None, None, None)))
 
 
 def _u_variance(res, layout, uj) -> float:
@@ -544,7 +540,7 @@ def profile(
     grid = (_default_grid(res, layout, j, uj, sup, int(n_grid), float(width), name) if grid is None
             else _check_grid(grid, sup, name))
 
-    fn = _batch_refit(_profile_config(cfg, loglik, j, uj), j, bool(res._scalar))
+    fn = _batch_refit(dataclasses.replace(cfg, loglik=loglik), bool(res._scalar))
     dtype = cfg.dtype
     theta_hat = np.asarray(res._flat, dtype=np.float64)
     max_loglik = float(res.loglik) + (float(res.log_prior) if res.is_map else 0.0)
@@ -555,9 +551,9 @@ def profile(
 
     def refit(starts: np.ndarray):
         with _dtypes.precision_scope(dtype):
-            theta, value, status, _, slope = fn(jnp.asarray(starts, dtype), data_c, w)
+            theta, value, status, _, grad = fn(jnp.asarray(starts, dtype), data_c, w, j, uj)
             return (np.asarray(theta, np.float64), np.asarray(value, np.float64),
-                    np.asarray(status) == _status.CONVERGED, np.asarray(slope, np.float64))
+                    np.asarray(status) == _status.CONVERGED, np.asarray(grad, np.float64)[:, j])
 
     starts = np.repeat(theta_hat[None, :], grid.size, axis=0)
     starts[:, j] = grid

@@ -69,7 +69,17 @@ class Solver:
         with jax.default_matmul_precision("highest"):
             return self._solve(params0, data, weights)
 
-    def _solve(self, params0, data, weights) -> Solution:
+    def _solve_held(self, params0, data, weights, pin) -> Solution:
+        """The solve of ``__call__`` with the free values where the bool mask ``pin`` (k_free,) is
+        set held at their start (a dynamic mask: one compiled solve serves every mask; see
+        :class:`jaxmle._objective.Objective`); ``Solution.params`` holds them exactly. For
+        ``cov_type="none"`` (:mod:`jaxmle._profile`)."""
+        if self.cov_type != "none":
+            raise ValueError("held solves return no covariance: make the solver with cov_type='none'")
+        with jax.default_matmul_precision("highest"):
+            return self._solve(params0, data, weights, pin)
+
+    def _solve(self, params0, data, weights, pin=None) -> Solution:
         cfg = self.config
         params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=cfg.dtype), params0)
         scalar = jax.eval_shape(cfg.loglik, params, data).shape == ()
@@ -83,7 +93,7 @@ class Solver:
         tol, max_iter = jnp.asarray(cfg.tol, cfg.dtype), jnp.asarray(cfg.max_iter, jnp.int32)
         cov = None
         if self.cov_type == "none":
-            out = engine.solve(cfg.layout.unconstrain(params), data, weights, tol, max_iter)
+            out = engine.solve(cfg.layout.unconstrain(params), data, weights, tol, max_iter, pin)
         else:
             out, _, parts = engine.fit(params, data, weights, tol, max_iter, None, **fit_static_args(self.cov_type))
             cov = batch_assemble(self.cov_type, parts)

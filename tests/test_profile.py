@@ -12,9 +12,10 @@ import pytest
 from scipy import optimize, stats
 
 import jaxmle
-from jaxmle._profile import _profile_config, chi2_1_quantile
+from jaxmle._profile import chi2_1_quantile
 
 from . import zoo
+from .compilations import compiled_during
 
 DATA = zoo.draw(0)
 X_NORMAL = DATA["normal"]
@@ -91,13 +92,51 @@ def test_grid_values_equal_separate_fixed_fits(normal_fit, mu_profile):
         np.testing.assert_allclose(mu_profile.params[i, 1], fit.params["sigma"], rtol=1e-8)
 
 
-def test_refits_use_the_config_make_solver_builds_with_fixed(normal_fit):
-    # the profile solve of mu is make_solver(..., fixed={"mu": True}) with everything else from res,
-    # including the Hessian mode that maximize chose for the model (hessian="auto" resolved)
-    expected = jaxmle.make_solver(zoo.normal, normal_fit.params, constraints={"sigma": "positive"},
-                                  fixed={"mu": True}, hessian=normal_fit._config.hessian).config
-    assert normal_fit._config.hessian in ("batched", "columns")
-    assert _profile_config(normal_fit._config, zoo.normal, 0, 0) == expected
+def test_every_parameter_is_profiled_by_the_same_compiled_refits(normal_fit, mu_profile):
+    # which parameter is held is an argument of the compiled refit, not part of its program: after mu's
+    # profile and interval (the grid's batch and the endpoints' batch of 2), sigma's compile no refit
+    mu_profile.conf_int()
+    names, prof = compiled_during(lambda: jaxmle.profile(normal_fit, zoo.normal, X_NORMAL, "sigma"))
+    names += compiled_during(prof.conf_int)[0]
+    assert not [name for name in names if "refit_held" in name], names
+    # sigma's profile: sigma^2(mu) at fixed sigma is maximised by mu = xbar, so l_p(sigma) is closed form
+    n = X_NORMAL.size
+    s2 = X_NORMAL.var()
+    expected = -0.5 * n * np.log(2 * np.pi * prof.grid**2) - 0.5 * n * s2 / prof.grid**2
+    np.testing.assert_allclose(prof.loglik, expected, rtol=1e-10)
+    np.testing.assert_allclose(prof.params[:, 0], X_NORMAL.mean(), rtol=1e-9)
+
+
+LOGIT = DATA["logistic"]
+
+
+@pytest.mark.parametrize("method", ["newton+prior", "bhhh", "fisher", "bfgs"])
+def test_held_refits_equal_separate_fixed_fits_for_every_curvature(method):
+    # the held parameter's pin enters the objective like a prior term: checked against separate
+    # maximize(..., fixed=...) fits for the Hessian with a user prior, the outer product of the
+    # scores (BHHH), the expected information (Fisher scoring) and BFGS's updates; and the slope
+    # dl/dbeta[1] the endpoint search uses against its closed form X[:, 1] . (y - p)
+    kwargs = {"method": method.split("+")[0]}
+    if method == "fisher":
+        kwargs["expected_info"] = zoo.logistic_expected_info
+    prior = jaxmle.priors.normal(1.0) if "prior" in method else None
+    res = jaxmle.maximize(zoo.logistic, {"beta": jnp.zeros(3)}, LOGIT, log_prior=prior, **kwargs)
+    b1 = float(res.params["beta"][1])
+    grid = np.array([b1 - 0.4, b1 + 0.3])
+    prof = jaxmle.profile(res, zoo.logistic, LOGIT, "beta[1]", grid=grid)
+    assert prof.converged.all()
+    for i, value in enumerate(grid):
+        start = np.asarray(res.params["beta"]).copy()
+        start[1] = value
+        ref = jaxmle.maximize(zoo.logistic, {"beta": start}, LOGIT, log_prior=prior, fixed={"beta": [False, True, False]},
+                              **kwargs)
+        np.testing.assert_allclose(prof.loglik[i], ref.loglik + ref.log_prior, rtol=1e-11)
+        np.testing.assert_allclose(prof.params[i], ref.params["beta"], rtol=1e-6, atol=1e-9)
+        assert prof.params[i, 1] == value  # held exactly
+        beta = np.asarray(ref.params["beta"])
+        p = 1 / (1 + np.exp(-LOGIT["X"] @ beta))
+        slope = LOGIT["X"][:, 1] @ (LOGIT["y"] - p) - (beta[1] if prior else 0.0)  # N(0, 1) prior: -beta
+        np.testing.assert_allclose(prof._slope[i], slope, rtol=1e-6, atol=1e-8)
 
 
 def test_default_grid_spans_width_wald_errors(normal_fit, mu_profile):
