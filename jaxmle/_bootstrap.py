@@ -320,9 +320,17 @@ def _check_simulate(simulate, params, key, data) -> None:
 
 
 def _as_key(key):
-    """A JAX PRNG key from ``key`` (a key, or an integer seed); TypeError otherwise."""
+    """A JAX PRNG key from ``key`` (a key, or an integer seed); TypeError otherwise.
+
+    An integer seed gives ``jax.random.key(seed)``. For seeds in [0, 2^32) under JAX's default
+    Threefry implementation that key's data is ``[0, seed]`` (with or without x64), so it is wrapped
+    from NumPy rather than computed by ``jax.random.key``, whose first call in a process compiles
+    and runs a program (~0.05 s of a bootstrap's first call)."""
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
+        seed = int(key)
+        if 0 <= seed < 2**32 and jax.config.jax_default_prng_impl == "threefry2x32":
+            return jax.random.wrap_key_data(np.array([0, seed], np.uint32))
+        return jax.random.key(seed)
     if isinstance(key, jax.Array) and (jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
                                        or (key.dtype == jnp.uint32 and key.shape == (2,))):
         return key

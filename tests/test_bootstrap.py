@@ -7,7 +7,7 @@ import pytest
 from jax.scipy import stats
 
 import jaxmle
-from jaxmle._bootstrap import resample_indices
+from jaxmle._bootstrap import _as_key, resample_indices
 
 from . import zoo
 from .compilations import compiled_during
@@ -355,6 +355,23 @@ def test_bootstrap_bad_input(logit_fit, logit_data):
             jaxmle.bootstrap(logistic, logit_fit, logit_data, key=0, **bad)
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
         jaxmle.bootstrap(logistic, logit_fit, logit_data, key="seed")
+
+
+@pytest.mark.parametrize("x64", [True, False])
+def test_an_integer_seed_is_the_key_jax_random_key_makes(x64, monkeypatch):
+    # seeds in [0, 2^32) are wrapped from NumPy (jax.random.key compiles a program on its first call
+    # in a process); others go through jax.random.key
+    seeds = (0, 1, 12345, 2**31 - 1, 2**31, 2**32 - 1, 2**32 + 5, -3, np.int64(7), np.uint32(9))
+    with jax.enable_x64(x64):
+        expected = [jax.random.key_data(jax.random.key(seed)) for seed in seeds]
+        calls = []
+        make_key = jax.random.key
+        monkeypatch.setattr(jax.random, "key", lambda seed: calls.append(seed) or make_key(seed))
+        for seed, data in zip(seeds, expected):
+            key = _as_key(seed)
+            assert jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+            np.testing.assert_array_equal(jax.random.key_data(key), data)
+    assert calls == [2**32 + 5, -3]
 
 
 def test_bootstrap_of_an_unconverged_fit_warns_and_failed_replicates_display(logit_data):
